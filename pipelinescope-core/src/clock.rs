@@ -1,0 +1,45 @@
+//! The clock the probes read: the CPU's time-stamp counter where it is invariant, else the OS
+//! monotonic clock, both through `quanta`, which calibrates the TSC against the OS clock once.
+//!
+//! The hot path keeps raw ticks; conversion to nanoseconds happens when a snapshot is taken.
+
+use std::sync::OnceLock;
+
+static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+
+/// The process-wide calibrated clock.
+pub fn clock() -> &'static quanta::Clock {
+    CLOCK.get_or_init(quanta::Clock::new)
+}
+
+/// Raw ticks now.
+#[inline(always)]
+pub fn raw() -> u64 {
+    clock().raw()
+}
+
+/// Converts a tick count (a difference of two raw readings) to nanoseconds.
+pub fn ticks_to_ns(ticks: u64) -> u64 {
+    if ticks == 0 {
+        0
+    } else {
+        clock().delta_as_nanos(0, ticks)
+    }
+}
+
+/// Nanoseconds per tick, for converting many values at once.
+pub fn ns_per_tick() -> f64 {
+    const PROBE: u64 = 1 << 40;
+    ticks_to_ns(PROBE) as f64 / PROBE as f64
+}
+
+/// Name of the clock source in use, for the run metadata.
+pub fn source_name() -> &'static str {
+    // quanta falls back to the monotonic clock when the TSC is not invariant: the scale is then
+    // exactly one nanosecond per tick.
+    if ticks_to_ns(1 << 40) == 1 << 40 {
+        "monotonic"
+    } else {
+        "tsc"
+    }
+}

@@ -1,0 +1,39 @@
+//! The runtime switch: `PIPELINESCOPE=off` (or `0`, `false`, `no`) turns every probe into one
+//! relaxed atomic load, without rebuilding.
+
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+
+const UNKNOWN: u8 = 0;
+const ON: u8 = 1;
+const OFF: u8 = 2;
+
+static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+/// Whether probes record. The first call reads the environment.
+#[inline(always)]
+pub fn enabled() -> bool {
+    match STATE.load(Relaxed) {
+        ON => true,
+        OFF => false,
+        _ => init(),
+    }
+}
+
+#[cold]
+fn init() -> bool {
+    let on = match std::env::var("PIPELINESCOPE") {
+        Ok(v) => !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "off" | "0" | "false" | "no" | "disable" | "disabled"
+        ),
+        Err(_) => true,
+    };
+    // Only the first reader decides; a concurrent `set_enabled` wins over the environment.
+    let _ = STATE.compare_exchange(UNKNOWN, if on { ON } else { OFF }, Relaxed, Relaxed);
+    STATE.load(Relaxed) == ON
+}
+
+/// Turns recording on or off for the whole process, overriding the environment.
+pub fn set_enabled(on: bool) {
+    STATE.store(if on { ON } else { OFF }, Relaxed);
+}

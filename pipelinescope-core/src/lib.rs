@@ -1,0 +1,24 @@
+//! PipelineScope's core: the per-thread recorder that `#[profile]` expands into, the clock, and
+//! the [`Profile`] data model that every report reads.
+//!
+//! Users depend on the `pipelinescope` facade, not on this crate.
+
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod control;
+pub mod hist;
+pub mod profile;
+pub mod recorder;
+mod segvec;
+pub mod site;
+pub mod snapshot;
+
+pub use profile::{Profile, SCHEMA_VERSION};
+pub use recorder::{Guard, Instrumented, enter, instrument_future, measure_probe_overhead};
+pub use site::{Site, SiteKind};
+
+/// Bytes the recorder holds on the calling thread (for memory-bound checks and the README).
+pub fn recorder_bytes_on_this_thread() -> usize {
+    recorder::current_thread().map_or(0, |t| t.bytes())
+}

@@ -1,0 +1,327 @@
+//! The `Profile` data model: what a run measured, as plain serde data.
+//!
+//! This is the contract between the recorder (which fills it) and everything that reads it (the
+//! HTML report, the console table, the command-line tools). It is exactly what
+//! `profile_data.json` holds; `docs/profile-schema.md` documents every field. All durations are
+//! nanoseconds.
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the `profile_data.json` layout. Bump it on any change a reader could trip on.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one run measured.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    /// Layout version of this document, see [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Who, where and when.
+    pub meta: RunMeta,
+    /// One row per instrumented function, merged over all threads.
+    pub functions: Vec<FunctionStats>,
+    /// The calling-context tree, merged over all threads by call path.
+    pub call_tree: CallTree,
+    /// One row per thread that ran instrumented code.
+    pub threads: Vec<ThreadStats>,
+    /// Pipeline stages (`#[stage]`), in pipeline order.
+    #[serde(default)]
+    pub stages: Vec<StageStats>,
+    /// Which stage pulls from which.
+    #[serde(default)]
+    pub pipeline_edges: Vec<PipelineEdge>,
+    /// Sampled CPU, memory and GPU figures, when the resource sampler ran.
+    #[serde(default)]
+    pub resources: Option<Resources>,
+    /// Projection from the sample size to the expected size.
+    #[serde(default)]
+    pub extrapolation: Option<Extrapolation>,
+}
+
+/// Run metadata.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunMeta {
+    /// Unique id of the run (also the run directory's name).
+    pub run_id: String,
+    /// Title for reports (`dashboard_title`).
+    pub title: String,
+    /// Start of the run, RFC 3339 UTC.
+    pub start_time: String,
+    /// End of the run (or of the snapshot), RFC 3339 UTC.
+    pub end_time: String,
+    /// Wall-clock time between start and end.
+    pub wall_ns: u64,
+    /// The command line of the profiled process.
+    pub command_line: Vec<String>,
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+    /// Version of PipelineScope that wrote the profile.
+    pub pipelinescope_version: String,
+    /// Measured cost of one instrumented call (enter and exit) on this machine, nanoseconds.
+    pub probe_overhead_ns: f64,
+    /// Estimated share of the wall time spent inside the probe itself (calls x overhead / wall).
+    pub probe_overhead_share: f64,
+    /// Whether the clock is the CPU's invariant TSC (else the OS monotonic clock).
+    pub clock_source: String,
+    /// True when the run ended while a panic was unwinding.
+    pub ended_by_panic: bool,
+    /// Configuration problems found while starting the run, in plain words.
+    pub warnings: Vec<String>,
+    /// Sum of the cumulative time of root calls over all threads.
+    pub instrumented_ns: u64,
+    /// Total instrumented calls over all functions and threads.
+    pub total_calls: u64,
+}
+
+/// Per-call latency distribution of one function, as recorded HDR buckets.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Histogram {
+    /// Significant decimal digits the buckets resolve (2 = within 1%).
+    pub sigfig: u8,
+    /// `[value_ns, count]` for every non-empty bucket, ascending by value. Re-recording these
+    /// into an HDR histogram of the same precision gives back the same histogram, so runs can be
+    /// merged exactly.
+    pub buckets: Vec<(u64, u64)>,
+}
+
+/// Summary statistics of a latency distribution.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct Percentiles {
+    /// Smallest observed value (exact).
+    pub min_ns: u64,
+    /// Arithmetic mean (exact: total / count).
+    pub mean_ns: f64,
+    /// Standard deviation (from the histogram).
+    pub stddev_ns: f64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Largest observed value (exact).
+    pub max_ns: u64,
+}
+
+/// Whether a function is ordinary or `async`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionKind {
+    /// A plain function or method.
+    #[default]
+    Sync,
+    /// An `async fn`: times are per poll, the histogram is per completed future (wall time).
+    Async,
+}
+
+/// Figures of one instrumented function, over all threads.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FunctionStats {
+    /// Index of this function in [`Profile::functions`]; call-tree nodes refer to it.
+    pub id: u32,
+    /// Display name (`name = ...`, `Type::method`, or the function's identifier).
+    pub name: String,
+    /// Rust module path.
+    pub module: String,
+    /// Source file.
+    pub file: String,
+    /// Source line.
+    pub line: u32,
+    /// Sync or async.
+    pub kind: FunctionKind,
+    /// Completed calls (for async: completed futures). Calls that unwound count here too.
+    pub calls: u64,
+    /// Calls that ended by a panic unwinding through them.
+    pub panics: u64,
+    /// Inclusive time; a recursive function counts its outermost activation only.
+    pub cumulative_ns: u64,
+    /// Exclusive time: cumulative minus instrumented callees.
+    pub self_ns: u64,
+    /// Per-call inclusive time distribution summary.
+    pub percentiles: Percentiles,
+    /// Per-call inclusive time distribution.
+    pub histogram: Histogram,
+    /// Share of the run's wall time spent in this function (cumulative / wall), 0..=1.
+    pub share_of_wall: f64,
+    /// Async-only figures.
+    #[serde(default)]
+    pub async_stats: Option<AsyncStats>,
+}
+
+/// Figures only an `async fn` has.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq)]
+pub struct AsyncStats {
+    /// Times the future was polled.
+    pub polls: u64,
+    /// Sum of time spent inside `poll` (the busy time).
+    pub busy_ns: u64,
+    /// Sum over completed futures of first poll to completion.
+    pub wall_ns: u64,
+    /// Futures dropped after being polled but before completing.
+    pub cancelled: u64,
+}
+
+/// The calling-context tree. Node 0 is a synthetic root whose children are the root calls.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CallTree {
+    /// Nodes in creation order; a parent always comes before its children.
+    pub nodes: Vec<CallNode>,
+}
+
+/// One call path: the function `function` reached through the chain of its ancestors.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CallNode {
+    /// Index of this node in [`CallTree::nodes`].
+    pub id: u32,
+    /// Parent node (None only for the root).
+    pub parent: Option<u32>,
+    /// Function index into [`Profile::functions`] (None only for the root).
+    pub function: Option<u32>,
+    /// Children node ids.
+    pub children: Vec<u32>,
+    /// Calls along this path.
+    pub calls: u64,
+    /// Inclusive time along this path (outermost activations only).
+    pub cumulative_ns: u64,
+    /// Exclusive time along this path. Recursive re-entries of a function already on the path
+    /// are folded into its existing node, so their time lands here.
+    pub self_ns: u64,
+    /// Calls along this path that unwound.
+    pub panics: u64,
+}
+
+/// Per-thread totals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ThreadStats {
+    /// Order in which the thread first ran instrumented code.
+    pub index: u32,
+    /// Thread name, if it had one.
+    pub name: String,
+    /// Whether the thread had exited by the time of the snapshot.
+    pub finished: bool,
+    /// Calls made on this thread.
+    pub calls: u64,
+    /// Sum of the cumulative time of this thread's root calls.
+    pub root_ns: u64,
+    /// Sum of self time over all functions on this thread (equals `root_ns`).
+    pub self_ns: u64,
+}
+
+/// Figures of one pipeline stage. Filled by `#[stage]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct StageStats {
+    /// Stage name.
+    pub name: String,
+    /// Rust module path.
+    pub module: String,
+    /// Source file.
+    pub file: String,
+    /// Source line.
+    pub line: u32,
+    /// Everything else a stage measures, kept open until the stage model settles.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `from` feeds records into `to`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PipelineEdge {
+    /// Upstream stage name.
+    pub from: String,
+    /// Downstream stage name.
+    pub to: String,
+    /// Records that crossed the edge.
+    pub records: u64,
+}
+
+/// Sampled resource figures. Filled by the resource sampler.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Resources {
+    /// Everything the sampler measures, kept open until the resource model settles.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Projection of the run from `sample_size` to `expected_size`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Extrapolation {
+    /// Records (or items) in this run.
+    pub sample_size: u64,
+    /// Records expected at production scale.
+    pub expected_size: u64,
+    /// Everything else, kept open until the projection settles.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Profile {
+    /// Looks a function up by display name.
+    pub fn function(&self, name: &str) -> Option<&FunctionStats> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Functions sorted by descending cumulative time.
+    pub fn by_cumulative(&self) -> Vec<&FunctionStats> {
+        let mut v: Vec<_> = self.functions.iter().collect();
+        v.sort_by(|a, b| b.cumulative_ns.cmp(&a.cumulative_ns).then(a.name.cmp(&b.name)));
+        v
+    }
+
+    /// Functions sorted by descending self time.
+    pub fn by_self(&self) -> Vec<&FunctionStats> {
+        let mut v: Vec<_> = self.functions.iter().collect();
+        v.sort_by(|a, b| b.self_ns.cmp(&a.self_ns).then(a.name.cmp(&b.name)));
+        v
+    }
+}
+
+impl Histogram {
+    /// Rebuilds an HDR histogram from the stored buckets.
+    pub fn to_hdr(&self) -> hdrhistogram::Histogram<u64> {
+        let mut h = hdrhistogram::Histogram::<u64>::new(self.sigfig.clamp(1, 5))
+            .expect("sigfig is clamped to the valid range");
+        for &(v, c) in &self.buckets {
+            h.saturating_record_n(v, c);
+        }
+        h
+    }
+
+    /// Stores an HDR histogram's non-empty buckets.
+    pub fn from_hdr(h: &hdrhistogram::Histogram<u64>) -> Self {
+        Histogram {
+            sigfig: h.sigfig(),
+            buckets: h
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect(),
+        }
+    }
+
+    /// Total number of recorded values.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|&(_, c)| c).sum()
+    }
+}
+
+impl Percentiles {
+    /// Summary of an HDR histogram, with the exact min, max and mean where they are known.
+    pub fn from_hdr(h: &hdrhistogram::Histogram<u64>, min: u64, max: u64, mean: f64) -> Self {
+        if h.is_empty() {
+            return Percentiles::default();
+        }
+        let clamp = |v: u64| v.clamp(min, max);
+        Percentiles {
+            min_ns: min,
+            mean_ns: mean,
+            stddev_ns: h.stdev(),
+            p50_ns: clamp(h.value_at_quantile(0.5)),
+            p90_ns: clamp(h.value_at_quantile(0.9)),
+            p99_ns: clamp(h.value_at_quantile(0.99)),
+            p999_ns: clamp(h.value_at_quantile(0.999)),
+            max_ns: max,
+        }
+    }
+}

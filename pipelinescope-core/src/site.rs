@@ -1,0 +1,85 @@
+//! Call sites: one `static` per instrumented function, registered lazily on its first call.
+
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// What kind of code a site instruments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteKind {
+    /// A plain function.
+    Sync,
+    /// An `async fn`.
+    Async,
+}
+
+/// Static description of one instrumented function. The macros emit one per function.
+pub struct Site {
+    id: AtomicU32,
+    /// Display name.
+    pub name: &'static str,
+    /// `module_path!()` of the function.
+    pub module: &'static str,
+    /// `file!()` of the function.
+    pub file: &'static str,
+    /// `line!()` of the function.
+    pub line: u32,
+    /// Sync or async.
+    pub kind: SiteKind,
+}
+
+/// Id 0 is the call tree's root; real sites start at 1.
+static SITES: Mutex<Vec<&'static Site>> = Mutex::new(Vec::new());
+
+pub(crate) fn registry() -> MutexGuard<'static, Vec<&'static Site>> {
+    // A panic while holding this lock cannot leave the list inconsistent (push is the only
+    // mutation), so a poisoned lock is still good.
+    SITES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Site {
+    /// A new, unregistered site.
+    pub const fn new(
+        name: &'static str,
+        module: &'static str,
+        file: &'static str,
+        line: u32,
+        kind: SiteKind,
+    ) -> Site {
+        Site {
+            id: AtomicU32::new(0),
+            name,
+            module,
+            file,
+            line,
+            kind,
+        }
+    }
+
+    /// The site's id, registering it on first use.
+    #[inline(always)]
+    pub fn id(&'static self) -> u32 {
+        let id = self.id.load(Relaxed);
+        if id != 0 { id } else { self.register() }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&'static self) -> u32 {
+        let mut sites = registry();
+        // Another thread may have registered it while we waited for the lock.
+        let id = self.id.load(Relaxed);
+        if id != 0 {
+            return id;
+        }
+        if sites.is_empty() {
+            sites.push(&ROOT);
+        }
+        let id = sites.len() as u32;
+        sites.push(self);
+        self.id.store(id, Relaxed);
+        id
+    }
+}
+
+/// Placeholder for id 0.
+static ROOT: Site = Site::new("<root>", "", "", 0, SiteKind::Sync);
