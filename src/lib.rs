@@ -9,12 +9,11 @@
 
 #![deny(missing_docs)]
 
-pub use pipelinescope_core::profile::{
-    AsyncStats, CallNode, CallTree, Extrapolation, FunctionKind, FunctionStats, Histogram,
-    Percentiles, PipelineEdge, Profile, Resources, RunMeta, SCHEMA_VERSION, StageStats,
-    ThreadStats,
-};
+pub use pipelinescope_core::profile::*;
 pub use pipelinescope_macros::{main, profile, stage};
+
+mod run;
+pub use run::{Run, StartError, start};
 
 /// Everything recorded so far, over all threads (live, pooled and finished).
 ///

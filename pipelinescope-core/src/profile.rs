@@ -210,7 +210,7 @@ pub struct ThreadStats {
     pub self_ns: u64,
 }
 
-/// Figures of one pipeline stage. Filled by `#[stage]`.
+/// Figures of one pipeline stage (`#[stage]`), merged over every invocation and thread.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct StageStats {
     /// Stage name.
@@ -221,9 +221,56 @@ pub struct StageStats {
     pub file: String,
     /// Source line.
     pub line: u32,
-    /// Everything else a stage measures, kept open until the stage model settles.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Position in the pipeline (order of first record produced), 0-based.
+    pub order: u32,
+    /// `lazy` (returns an iterator) or `eager` (takes and returns collections).
+    pub kind: StageKind,
+    /// Times the stage function was called.
+    pub invocations: u64,
+    /// Records taken in.
+    pub records_in: u64,
+    /// Records handed out.
+    pub records_out: u64,
+    /// `records_out / records_in` (0 when nothing came in).
+    pub selectivity: f64,
+    /// Time inside the stage itself: time in its `next` minus time pulling from upstream
+    /// (eager stages: the call's own time).
+    pub own_ns: u64,
+    /// Time spent pulling records from upstream stages.
+    pub upstream_ns: u64,
+    /// Time between handing a record out and being asked for the next one: the consumer's time.
+    pub downstream_wait_ns: u64,
+    /// Own time per record handed out.
+    pub own_per_record: Percentiles,
+    /// Own time per record handed out, as a histogram.
+    pub own_histogram: Histogram,
+    /// Records out per second of own time.
+    pub throughput_per_s: f64,
+    /// From the first `next` to the first record handed out (mean over invocations).
+    pub first_record_ns: u64,
+    /// Iterators run to the end.
+    pub exhausted: u64,
+    /// Iterators dropped before the end.
+    pub dropped_early: u64,
+    /// Share of all stages' own time, 0..=1.
+    pub share_of_pipeline: f64,
+    /// Whether this stage has the largest own-time share.
+    pub is_bottleneck: bool,
+    /// Whole-run speedup if this stage took no time: 1 / (1 - p), p its share of wall time.
+    pub amdahl_if_free: f64,
+    /// Whole-run speedup if this stage were twice as fast: 1 / (1 - p/2).
+    pub amdahl_if_2x: f64,
+}
+
+/// How a stage moves records.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKind {
+    /// Returns an iterator, timed over its whole life.
+    #[default]
+    Lazy,
+    /// Takes and returns collections; counts come from their lengths.
+    Eager,
 }
 
 /// `from` feeds records into `to`.
@@ -237,12 +284,118 @@ pub struct PipelineEdge {
     pub records: u64,
 }
 
-/// Sampled resource figures. Filled by the resource sampler.
+/// Sampled resource figures and the process's run summary.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Resources {
-    /// Everything the sampler measures, kept open until the resource model settles.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// Sampling period.
+    pub sample_interval_ms: u64,
+    /// Samples taken (the timeline may hold fewer after downsampling).
+    pub samples: u64,
+    /// Process figures over time, at most 2,000 points.
+    pub timeline: Vec<ResourceSample>,
+    /// Mean process CPU over the run, percent of one core.
+    pub mean_cpu_percent: f64,
+    /// Highest resident memory seen by the sampler.
+    pub peak_rss_bytes: u64,
+    /// Mean utilisation per logical core over the run, percent.
+    pub cpu_per_core_percent: Vec<f64>,
+    /// GPU figures or why there are none.
+    pub gpu: GpuInfo,
+    /// CPU and memory attributed to each function from the samples.
+    pub per_function: Vec<AttributedResources>,
+    /// CPU and memory attributed to each stage from the samples.
+    pub per_stage: Vec<AttributedResources>,
+    /// `/usr/bin/time -v`-like summary from `getrusage`.
+    pub run_summary: Option<RunSummary>,
+    /// Exact allocation figures per function and stage (feature `alloc`).
+    pub allocations: Vec<AllocationStats>,
+}
+
+/// One resource sample.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ResourceSample {
+    /// Milliseconds since the run started.
+    pub t_ms: f64,
+    /// Process CPU, percent of one core (200 = two cores busy).
+    pub cpu_percent: f64,
+    /// Resident memory.
+    pub rss_bytes: u64,
+    /// Virtual memory.
+    pub virt_bytes: u64,
+    /// GPU utilisation, percent, when a GPU is available.
+    pub gpu_util_percent: Option<f64>,
+    /// GPU memory in use (all processes), when available.
+    pub gpu_mem_bytes: Option<u64>,
+    /// GPU memory used by this process, when available.
+    pub process_gpu_mem_bytes: Option<u64>,
+}
+
+/// GPU availability.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GpuInfo {
+    /// Whether GPU figures were collected.
+    pub available: bool,
+    /// Device name(s), when available.
+    pub devices: Vec<String>,
+    /// Why there are no GPU figures ("no NVML library", "disabled by config", ...).
+    pub reason: Option<String>,
+    /// Highest GPU memory used by this process.
+    pub peak_process_mem_bytes: Option<u64>,
+    /// Mean GPU utilisation over the run, percent.
+    pub mean_util_percent: Option<f64>,
+}
+
+/// Resources charged to one function or stage by sampling what was running.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AttributedResources {
+    /// Function or stage name.
+    pub name: String,
+    /// Samples in which it was the innermost active frame on some thread.
+    pub samples: u64,
+    /// Estimated CPU time charged to it.
+    pub cpu_ns: u64,
+    /// Share of the process's sampled CPU time, 0..=1.
+    pub cpu_share: f64,
+    /// Resident-memory growth during samples where it was active (may be negative).
+    pub mem_growth_bytes: i64,
+}
+
+/// Whole-process figures at the end of the run, like `/usr/bin/time -v`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RunSummary {
+    /// Wall-clock time.
+    pub wall_ns: u64,
+    /// User CPU time.
+    pub user_ns: u64,
+    /// System CPU time.
+    pub sys_ns: u64,
+    /// Maximum resident set size.
+    pub max_rss_bytes: u64,
+    /// Minor (reclaiming) page faults.
+    pub minor_faults: u64,
+    /// Major (I/O) page faults.
+    pub major_faults: u64,
+    /// Voluntary context switches.
+    pub voluntary_context_switches: u64,
+    /// Involuntary context switches.
+    pub involuntary_context_switches: u64,
+}
+
+/// Exact allocation figures of one function or stage, during its activations.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AllocationStats {
+    /// Function or stage name.
+    pub name: String,
+    /// Number of allocations.
+    pub allocations: u64,
+    /// Bytes allocated.
+    pub bytes_allocated: u64,
+    /// Bytes freed.
+    pub bytes_freed: u64,
+    /// Allocated minus freed (may be negative when it frees what others allocated).
+    pub net_retained_bytes: i64,
+    /// Highest live-bytes increase over the activation's start (memory_profiler's increment).
+    pub peak_live_bytes: u64,
 }
 
 /// Projection of the run from `sample_size` to `expected_size`.
@@ -252,9 +405,35 @@ pub struct Extrapolation {
     pub sample_size: u64,
     /// Records expected at production scale.
     pub expected_size: u64,
-    /// Everything else, kept open until the projection settles.
-    #[serde(flatten)]
-    pub extra: serde_json::Map<String, serde_json::Value>,
+    /// `expected_size / sample_size`.
+    pub factor: f64,
+    /// Confidence level of the intervals, e.g. 0.95.
+    pub confidence: f64,
+    /// Projected whole-run instrumented time.
+    pub total: Projection,
+    /// Per function.
+    pub functions: Vec<Projection>,
+    /// Per stage.
+    pub stages: Vec<Projection>,
+}
+
+/// A projected time with its confidence interval.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Projection {
+    /// Function or stage name (empty for the total).
+    pub name: String,
+    /// Measured count (calls or records).
+    pub measured_count: u64,
+    /// Projected count.
+    pub projected_count: f64,
+    /// Measured time.
+    pub measured_ns: u64,
+    /// Projected time (point estimate).
+    pub projected_ns: f64,
+    /// Lower end of the confidence interval.
+    pub low_ns: f64,
+    /// Upper end of the confidence interval.
+    pub high_ns: f64,
 }
 
 impl Profile {
