@@ -12,8 +12,14 @@
 pub use pipelinescope_core::profile::*;
 pub use pipelinescope_macros::{main, profile, stage};
 
+mod config;
+mod output;
+mod report_hook;
+#[cfg(feature = "enable")]
+mod resources_hook;
 mod run;
-pub use run::{Run, StartError, start};
+pub use config::{Config, Resolved, Settings, SortBy};
+pub use run::{Run, StartError, start, start_with};
 
 /// Everything recorded so far, over all threads (live, pooled and finished).
 ///

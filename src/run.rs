@@ -1,42 +1,357 @@
-//! Starting and finishing a profiling run.
+//! Starting and finishing a profiling run: the run directory, its files, the console summary.
+//!
+//! Nothing here may disturb the profiled program: every failure becomes a message on stderr and
+//! in the run's log, never a panic, an exit or a changed exit status.
 
+use crate::config::{Config, Resolved, Settings};
+use crate::output::{update_latest, write_atomic};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime};
 
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
 /// Why a run could not start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartError {
-    /// Another run is still active in this process.
+    /// Another run is still active in this process; finish (drop) it first.
     AlreadyRunning,
 }
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StartError::AlreadyRunning => f.write_str("a PipelineScope run is already active"),
+            StartError::AlreadyRunning => f.write_str(
+                "a PipelineScope run is already active in this process; drop its guard first",
+            ),
         }
     }
 }
 
 impl std::error::Error for StartError {}
 
-/// An active run; dropping it finishes the run and writes its outputs.
-#[must_use = "the run finishes when this guard is dropped"]
+/// An active run. Dropping it (or calling [`Run::finish`]) ends the run and writes its outputs,
+/// also while unwinding from a panic.
+#[must_use = "the run finishes when this guard is dropped; bind it with `let _run = ...`"]
 pub struct Run {
-    _private: (),
+    settings: Settings,
+    warnings: Vec<String>,
+    config_file: Option<PathBuf>,
+    run_id: String,
+    dir: Option<PathBuf>,
+    dir_error: Option<String>,
+    started: SystemTime,
+    started_at: Instant,
+    probe_overhead_ns: f64,
+    log: Vec<String>,
+    finished: bool,
+    #[cfg(feature = "enable")]
+    sampler: Option<crate::resources_hook::SamplerHandle>,
 }
 
-/// Starts a run with settings discovered from `pipelinescope.toml` and the environment.
+/// Starts a run with settings from `pipelinescope.toml` (searched from the working directory
+/// upward) and `PIPELINESCOPE_*` environment variables.
+///
+/// ```no_run
+/// let _run = pipelinescope::start();
+/// // ... the pipeline ...
+/// // the report is written when `_run` is dropped
+/// ```
 pub fn start() -> Result<Run, StartError> {
+    start_with(Config::new())
+}
+
+/// Starts a run with settings given in code (they win over file and environment).
+pub fn start_with(config: Config) -> Result<Run, StartError> {
     if ACTIVE.swap(true, Ordering::AcqRel) {
         return Err(StartError::AlreadyRunning);
     }
-    Ok(Run { _private: () })
+    let Resolved {
+        settings,
+        file,
+        warnings,
+    } = config.resolve();
+    let started = SystemTime::now();
+    let started_at = Instant::now();
+    let pid = std::process::id();
+    let stamp = timestamp_for_dir(started);
+    let base = format!("run_{stamp}_{pid}");
+    let (dir, dir_error, run_id) = match create_run_dir(&settings.output_dir, &base) {
+        Ok(d) => {
+            let id = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or(base);
+            (Some(d), None, id)
+        }
+        Err(e) => (None, Some(e), base),
+    };
+    let mut run = Run {
+        probe_overhead_ns: if crate::is_recording() {
+            pipelinescope_core::measure_probe_overhead()
+        } else {
+            0.0
+        },
+        settings,
+        warnings,
+        config_file: file,
+        run_id,
+        dir,
+        dir_error,
+        started,
+        started_at,
+        log: Vec::new(),
+        finished: false,
+        #[cfg(feature = "enable")]
+        sampler: None,
+    };
+    run.log_line(format!(
+        "run {} started (pid {pid}, PipelineScope {})",
+        run.run_id,
+        env!("CARGO_PKG_VERSION")
+    ));
+    run.log_line(match &run.config_file {
+        Some(f) => format!("configuration: {}", f.display()),
+        None => "configuration: defaults (no pipelinescope.toml found)".to_string(),
+    });
+    for w in run.warnings.clone() {
+        run.log_line(format!("warning: {w}"));
+        eprintln!("PipelineScope: warning: {w}");
+    }
+    if let Some(e) = run.dir_error.clone() {
+        run.log_line(format!("error: {e}"));
+        eprintln!("PipelineScope: {e}");
+    }
+    if !crate::is_recording() {
+        run.log_line(
+            "recording is off (build without the `enable` feature, or PIPELINESCOPE=off)"
+                .to_string(),
+        );
+    }
+    run.log_line(format!(
+        "probe overhead: {:.1} ns per instrumented call",
+        run.probe_overhead_ns
+    ));
+    #[cfg(feature = "enable")]
+    {
+        run.sampler = crate::resources_hook::start(&run.settings);
+    }
+    Ok(run)
+}
+
+impl Run {
+    /// The run directory, when it could be created.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The run's id (the run directory's name).
+    pub fn id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Configuration problems found at start.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Ends the run now, writes its outputs and returns the run directory (None when it could
+    /// not be written).
+    pub fn finish(mut self) -> Option<PathBuf> {
+        self.finish_inner();
+        self.dir.clone()
+    }
+
+    fn log_line(&mut self, line: String) {
+        log::info!("{line}");
+        let t = self.started_at.elapsed().as_secs_f64();
+        self.log.push(format!("[{t:10.6}s] {line}"));
+    }
+
+    fn finish_inner(&mut self) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        let panicking = std::thread::panicking();
+        // Never let a bug of ours turn into a second panic (an abort) or change the program's
+        // outcome: contain it and say so.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.write_outputs(panicking)
+        }));
+        if r.is_err() {
+            eprintln!(
+                "PipelineScope: internal error while writing the report; the program is unaffected"
+            );
+        }
+        ACTIVE.store(false, Ordering::Release);
+    }
+
+    /// Builds the final profile of this run.
+    fn build_profile(&mut self, panicking: bool) -> crate::Profile {
+        let wall_ns = self.started_at.elapsed().as_nanos() as u64;
+        #[allow(unused_mut)]
+        let mut profile = if crate::is_recording() {
+            pipelinescope_core::snapshot::collect(wall_ns)
+        } else {
+            crate::snapshot()
+        };
+        let s = &self.settings;
+        if !s.ignore.is_empty() {
+            let mut b = globset::GlobSetBuilder::new();
+            for p in &s.ignore {
+                if let Ok(g) = globset::Glob::new(p) {
+                    b.add(g);
+                }
+            }
+            if let Ok(set) = b.build() {
+                profile.remove_functions(|f| set.is_match(&f.name));
+            }
+        }
+        let m = &mut profile.meta;
+        m.run_id = self.run_id.clone();
+        m.title = s.dashboard_title.clone();
+        m.start_time = humantime::format_rfc3339_millis(self.started).to_string();
+        m.end_time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        m.wall_ns = wall_ns;
+        m.host = gethostname::gethostname().to_string_lossy().into_owned();
+        m.pid = std::process::id();
+        m.command_line = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        m.pipelinescope_version = env!("CARGO_PKG_VERSION").to_string();
+        m.probe_overhead_ns = self.probe_overhead_ns;
+        m.probe_overhead_share = if wall_ns > 0 {
+            (m.total_calls as f64 * self.probe_overhead_ns / wall_ns as f64).min(1.0)
+        } else {
+            0.0
+        };
+        m.ended_by_panic = panicking;
+        m.warnings = self.warnings.clone();
+        m.instrumented_ns = profile.threads.iter().map(|t| t.root_ns).sum();
+        for f in &mut profile.functions {
+            f.share_of_wall = if wall_ns > 0 {
+                f.cumulative_ns as f64 / wall_ns as f64
+            } else {
+                0.0
+            };
+        }
+        #[cfg(feature = "enable")]
+        if let Some(sampler) = self.sampler.take() {
+            profile.resources = Some(crate::resources_hook::stop(sampler, &profile));
+        }
+        crate::report_hook::finish_profile(&mut profile, s);
+        profile
+    }
+
+    fn write_outputs(&mut self, panicking: bool) {
+        let profile = self.build_profile(panicking);
+        if panicking {
+            self.log_line("run ended while a panic was unwinding".to_string());
+        }
+        self.log_line(format!(
+            "{} functions, {} calls, wall {:.3} ms",
+            profile.functions.len(),
+            profile.meta.total_calls,
+            profile.meta.wall_ns as f64 / 1e6
+        ));
+        let mut written = Vec::new();
+        let mut failed = Vec::new();
+        if let Some(dir) = self.dir.clone() {
+            match serde_json::to_vec_pretty(&profile) {
+                Ok(json) => match write_atomic(&dir.join("profile_data.json"), &json) {
+                    Ok(()) => written.push("profile_data.json"),
+                    Err(e) => failed.push(format!("profile_data.json: {e}")),
+                },
+                Err(e) => failed.push(format!("profile_data.json: {e}")),
+            }
+            if self.settings.enable_dashboard {
+                match crate::report_hook::write_html(&profile, &self.settings, &dir) {
+                    Ok(true) => written.push("summary.html"),
+                    Ok(false) => {}
+                    Err(e) => failed.push(format!("summary.html: {e}")),
+                }
+            }
+            for f in &failed {
+                self.log_line(format!("error: cannot write {f}"));
+            }
+            self.log_line(format!("wrote {}", written.join(", ")));
+            let log = self.log.join("\n") + "\n";
+            if let Err(e) = write_atomic(&dir.join("pipelinescope.log"), log.as_bytes()) {
+                failed.push(format!("pipelinescope.log: {e}"));
+            }
+            if let Err(e) = update_latest(&self.settings.output_dir, &self.run_id) {
+                log::warn!("cannot update the `latest` pointer: {e}");
+            }
+        }
+        if self.settings.console {
+            let text = crate::report_hook::console_summary(&profile, &self.settings);
+            eprint!("{text}");
+        }
+        match (&self.dir, &self.dir_error) {
+            (Some(dir), _) if failed.is_empty() => {
+                eprintln!("PipelineScope: run written to {}", dir.display());
+            }
+            (Some(dir), _) => {
+                for f in &failed {
+                    eprintln!("PipelineScope: cannot write {f}");
+                }
+                eprintln!("PipelineScope: run partly written to {}", dir.display());
+            }
+            (None, Some(e)) => {
+                eprintln!("PipelineScope: no run directory ({e}); only this summary was produced");
+            }
+            (None, None) => {}
+        }
+    }
 }
 
 impl Drop for Run {
     fn drop(&mut self) {
-        ACTIVE.store(false, Ordering::Release);
+        self.finish_inner();
     }
+}
+
+/// `20261121T051234Z`: sortable, no characters that need quoting in a shell or on Windows.
+fn timestamp_for_dir(t: SystemTime) -> String {
+    let s = humantime::format_rfc3339_seconds(t).to_string(); // 2026-11-21T05:12:34Z
+    s.replace(['-', ':'], "")
+}
+
+/// Creates `<output_dir>/<base>`, or `<base>_2`, `<base>_3`, ... if a run of this process
+/// already took the name in the same second.
+fn create_run_dir(output_dir: &Path, base: &str) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(output_dir).map_err(|e| {
+        format!(
+            "cannot create output directory {}: {e}",
+            output_dir.display()
+        )
+    })?;
+    for n in 1..1000u32 {
+        let name = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}_{n}")
+        };
+        let dir = output_dir.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(format!(
+                    "cannot create run directory {}: {e}",
+                    dir.display()
+                ));
+            }
+        }
+    }
+    Err(format!(
+        "cannot create a run directory in {}: too many runs named {base}",
+        output_dir.display()
+    ))
 }

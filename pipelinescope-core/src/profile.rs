@@ -504,3 +504,85 @@ impl Percentiles {
         }
     }
 }
+
+impl Profile {
+    /// Removes the functions for which `drop` is true, as if they had not been instrumented:
+    /// their call-tree nodes are spliced out (children move up to the caller) and their self
+    /// time is charged to the caller, whose self time grows accordingly.
+    pub fn remove_functions(&mut self, mut drop: impl FnMut(&FunctionStats) -> bool) {
+        let removed: Vec<bool> = self.functions.iter().map(&mut drop).collect();
+        if !removed.iter().any(|&r| r) {
+            return;
+        }
+        let mut new_fn: Vec<Option<u32>> = Vec::with_capacity(removed.len());
+        let mut kept = Vec::new();
+        for (f, &r) in std::mem::take(&mut self.functions).into_iter().zip(&removed) {
+            if r {
+                new_fn.push(None);
+            } else {
+                new_fn.push(Some(kept.len() as u32));
+                kept.push(f);
+            }
+        }
+        for (i, f) in kept.iter_mut().enumerate() {
+            f.id = i as u32;
+        }
+        // Rebuild the tree: nodes of removed functions map to their (new) parent.
+        let old = std::mem::take(&mut self.call_tree.nodes);
+        let mut map: Vec<u32> = vec![0; old.len()];
+        let mut nodes: Vec<CallNode> = Vec::with_capacity(old.len());
+        let mut by_path: std::collections::HashMap<(u32, u32), u32> = Default::default();
+        for n in &old {
+            let (Some(p), Some(f)) = (n.parent, n.function) else {
+                // The root.
+                map[n.id as usize] = nodes.len() as u32;
+                nodes.push(CallNode {
+                    children: Vec::new(),
+                    ..n.clone()
+                });
+                continue;
+            };
+            let parent = map[p as usize];
+            match new_fn.get(f as usize).copied().flatten() {
+                None => {
+                    map[n.id as usize] = parent;
+                    if parent != 0 {
+                        nodes[parent as usize].self_ns += n.self_ns;
+                    }
+                }
+                Some(nf) => {
+                    // Splicing can bring two paths together: merge them.
+                    let id = *by_path.entry((parent, nf)).or_insert_with(|| {
+                        let id = nodes.len() as u32;
+                        nodes.push(CallNode {
+                            id,
+                            parent: Some(parent),
+                            function: Some(nf),
+                            ..CallNode::default()
+                        });
+                        nodes[parent as usize].children.push(id);
+                        id
+                    });
+                    let m = &mut nodes[id as usize];
+                    m.calls += n.calls;
+                    m.cumulative_ns += n.cumulative_ns;
+                    m.self_ns += n.self_ns;
+                    m.panics += n.panics;
+                    map[n.id as usize] = id;
+                }
+            }
+        }
+        let mut self_by_fn = vec![0u64; kept.len()];
+        for n in &nodes {
+            if let Some(f) = n.function {
+                self_by_fn[f as usize] += n.self_ns;
+            }
+        }
+        for (f, s) in kept.iter_mut().zip(self_by_fn) {
+            f.self_ns = s;
+        }
+        self.functions = kept;
+        self.call_tree.nodes = nodes;
+        self.meta.total_calls = self.functions.iter().map(|f| f.calls).sum();
+    }
+}
