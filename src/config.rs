@@ -264,7 +264,9 @@ impl Config {
         if self.discover {
             let file = match &self.config_file {
                 Some(p) => Some(p.clone()),
-                None => std::env::current_dir().ok().and_then(|d| find_config_file(&d)),
+                None => std::env::current_dir()
+                    .ok()
+                    .and_then(|d| find_config_file(&d)),
             };
             if let Some(path) = file {
                 r.load_file(&path);
@@ -308,6 +310,17 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// Line and column of the line that sets top-level `key` (`key = ...`), if found.
+fn key_position(text: &str, key: &str) -> Option<(usize, usize)> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let trimmed = line.trim_start();
+        let rest = trimmed.strip_prefix(key)?;
+        let rest = rest.trim_start();
+        rest.starts_with('=')
+            .then(|| (i + 1, line.len() - trimmed.len() + 1))
+    })
+}
+
 /// The valid key closest to `key`, if any is close enough to be a likely typo.
 pub fn closest_key(key: &str) -> Option<&'static str> {
     KEYS.iter()
@@ -346,7 +359,9 @@ impl Resolved {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                self.warn(format!("{shown}: cannot read config file: {e}; using defaults"));
+                self.warn(format!(
+                    "{shown}: cannot read config file: {e}; using defaults"
+                ));
                 return;
             }
         };
@@ -365,12 +380,15 @@ impl Resolved {
                 return;
             }
         };
-        for (key, value) in &table {
-            let place = match text.find(key.as_str()) {
-                Some(off) => {
-                    let (l, c) = line_col(&text, off);
-                    format!("{shown}:{l}:{c}")
-                }
+        // Report problems in file order, each at the line that sets the key.
+        let mut entries: Vec<(Option<(usize, usize)>, &String, &toml::Value)> = table
+            .iter()
+            .map(|(k, v)| (key_position(&text, k), k, v))
+            .collect();
+        entries.sort_by_key(|(pos, _, _)| pos.unwrap_or((usize::MAX, 0)));
+        for (pos, key, value) in entries {
+            let place = match pos {
+                Some((l, c)) => format!("{shown}:{l}:{c}"),
                 None => shown.clone(),
             };
             match from_toml(value) {
@@ -637,8 +655,16 @@ mod tests {
     fn unknown_key_suggests_the_closest() {
         let r = from_text("ouput_dir = \"x\"\ntop_n = 4\n");
         assert_eq!(r.warnings.len(), 1);
-        assert!(r.warnings[0].contains("did you mean `output_dir`?"), "{:?}", r.warnings);
-        assert!(r.warnings[0].contains("pipelinescope.toml:1:1"), "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("did you mean `output_dir`?"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings[0].contains("pipelinescope.toml:1:1"),
+            "{:?}",
+            r.warnings
+        );
         assert_eq!(r.settings.top_n, 4, "good keys still apply");
         assert_eq!(closest_key("zzzzzzzzzzzzzzzzzzzz"), None);
     }
@@ -676,7 +702,11 @@ mod tests {
         assert_eq!(r.settings.top_n, 7);
         assert_eq!(r.settings.ignore, vec!["a*".to_string(), "b".to_string()]);
         assert_eq!(r.warnings.len(), 1);
-        assert!(r.warnings[0].contains("PIPELINESCOPE_TOPN"), "{:?}", r.warnings);
+        assert!(
+            r.warnings[0].contains("PIPELINESCOPE_TOPN"),
+            "{:?}",
+            r.warnings
+        );
         assert!(r.warnings[0].contains("did you mean `top_n`?"));
         r.apply("top_n", Value::Int(9), "in code");
         assert_eq!(r.settings.top_n, 9);
@@ -694,7 +724,11 @@ mod tests {
         );
         let deeper = deep.join("g");
         std::fs::create_dir_all(&deeper).unwrap();
-        assert_eq!(find_config_file(&deeper), None, "seven levels up is too far");
+        assert_eq!(
+            find_config_file(&deeper),
+            None,
+            "seven levels up is too far"
+        );
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -1,8 +1,8 @@
 //! What the run asks of `pipelinescope-report`: the console summary, the HTML page, the
 //! projection to production scale.
 
-use crate::config::Settings;
 use crate::Profile;
+use crate::config::Settings;
 use std::path::Path;
 
 /// Adds what the report derives from the measurements (the extrapolation).

@@ -1,7 +1,7 @@
 //! Starting and stopping the resource sampler with the run.
 
-use crate::config::Settings;
 use crate::Profile;
+use crate::config::Settings;
 
 /// The running sampler.
 pub struct SamplerHandle;

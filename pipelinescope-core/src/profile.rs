@@ -445,7 +445,11 @@ impl Profile {
     /// Functions sorted by descending cumulative time.
     pub fn by_cumulative(&self) -> Vec<&FunctionStats> {
         let mut v: Vec<_> = self.functions.iter().collect();
-        v.sort_by(|a, b| b.cumulative_ns.cmp(&a.cumulative_ns).then(a.name.cmp(&b.name)));
+        v.sort_by(|a, b| {
+            b.cumulative_ns
+                .cmp(&a.cumulative_ns)
+                .then(a.name.cmp(&b.name))
+        });
         v
     }
 
@@ -516,7 +520,10 @@ impl Profile {
         }
         let mut new_fn: Vec<Option<u32>> = Vec::with_capacity(removed.len());
         let mut kept = Vec::new();
-        for (f, &r) in std::mem::take(&mut self.functions).into_iter().zip(&removed) {
+        for (f, &r) in std::mem::take(&mut self.functions)
+            .into_iter()
+            .zip(&removed)
+        {
             if r {
                 new_fn.push(None);
             } else {
