@@ -58,6 +58,22 @@ fn process_wall_ns() -> u64 {
         .as_nanos() as u64
 }
 
+/// Bytes the recorder holds for the calling thread (0 without the `enable` feature). Bounded by
+/// the number of instrumented functions and call paths, never by the number of calls.
+pub fn recorder_bytes_on_this_thread() -> usize {
+    pipelinescope_core::recorder_bytes_on_this_thread()
+}
+
+/// Measures what one instrumented call costs on this machine, in nanoseconds (0 when not
+/// recording). Every run does this at start and reports it as `probe_overhead_ns`.
+pub fn measure_probe_overhead() -> f64 {
+    if is_recording() {
+        pipelinescope_core::measure_probe_overhead()
+    } else {
+        0.0
+    }
+}
+
 /// What the macros expand to. Not part of the public API: names and signatures here may change
 /// in any release.
 #[doc(hidden)]
