@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: every package with profiling on, the feature-off package on its own
+# (cargo unifies features within one invocation, so it cannot share a build with the others),
+# doc tests, and one quick pass of each benchmark so they cannot rot.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== tests, profiling on (all packages but the feature-off one)"
+cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinescope-bench
+
+echo "== tests, profiling off (the enable feature is not turned on)"
+cargo test -p pipelinescope-feature-off
+cargo test -p pipelinescope --lib --doc
+
+echo "== benchmarks, one quick pass each"
+cargo test -p pipelinescope-bench --benches
