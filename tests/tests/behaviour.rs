@@ -55,7 +55,12 @@ fn nested_self_plus_children_is_cumulative() {
         0.01,
         "nest_outer self + children",
     );
-    assert_close(b.self_ns + c.cumulative_ns, b.cumulative_ns, 0.01, "nest_b self + child");
+    assert_close(
+        b.self_ns + c.cumulative_ns,
+        b.cumulative_ns,
+        0.01,
+        "nest_b self + child",
+    );
     // Leaves: all their time is their own.
     assert_close(a.self_ns, a.cumulative_ns, 0.01, "nest_a self");
     // And the spins are really inside: each nest_a call spun 300 µs.
@@ -69,7 +74,12 @@ fn nested_self_plus_children_is_cumulative() {
             .map(|&c| p.call_tree.nodes[c as usize].cumulative_ns)
             .sum();
         if node.function == Some(outer.id) {
-            assert_close(node.self_ns + children, node.cumulative_ns, 0.01, "call path");
+            assert_close(
+                node.self_ns + children,
+                node.cumulative_ns,
+                0.01,
+                "call path",
+            );
         }
     }
     let [c_node] = nodes(&p, "nest_c")[..] else {
@@ -242,7 +252,10 @@ fn panic_counted_once_and_caller_stays_right() {
         0.01,
         "caller self + callee",
     );
-    assert!(caller.self_ns >= 50_000, "the caller's own spin is its self time");
+    assert!(
+        caller.self_ns >= 50_000,
+        "the caller's own spin is its self time"
+    );
     let [callee_node] = nodes(&p, "pan_callee")[..] else {
         panic!("pan_callee has one call path")
     };
@@ -340,6 +353,7 @@ impl Basket {
         self.n
     }
 
+    #[allow(clippy::boxed_local)] // the receiver form is what is under test
     fn bk_boxed(self: Box<Self>) -> u32 {
         self.n
     }
