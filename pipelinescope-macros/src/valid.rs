@@ -26,6 +26,12 @@ pub fn profile_target(item: TokenStream, args: &ProfileArgs) -> syn::Result<Targ
     let target = match parsed {
         Item::Fn(f) => {
             check_fn(&f.sig)?;
+            if let Some(again) = f.attrs.iter().find(|a| attr::is_profile_attr(a)) {
+                return Err(syn::Error::new_spanned(
+                    again,
+                    "#[profile] is applied twice to this function; keep one",
+                ));
+            }
             Target::Fn(f)
         }
         Item::Impl(i) => {
