@@ -351,7 +351,7 @@ pub(crate) enum ExitKind {
 // ---- the thread-local handle -------------------------------------------------------------
 
 /// Sentinel: this thread is tearing down its thread-locals; record nothing more.
-const DEAD: *const ThreadData = 1 as *const ThreadData;
+const DEAD: *const ThreadData = std::ptr::dangling();
 
 thread_local! {
     // No destructor, so access is a plain thread-local load.

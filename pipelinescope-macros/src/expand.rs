@@ -1,0 +1,550 @@
+//! Code generation. Every entry point takes `enabled`: without it the item is checked and then
+//! returned untouched, so misuse errors appear whether or not profiling is compiled in.
+
+use crate::attr::{self, ProfileArgs};
+use crate::valid::{self, Target};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
+use syn::{
+    Attribute, Block, Ident, ImplItem, Item, Path, ReturnType, Signature, Stmt, TraitItem, Type,
+};
+
+/// `#[profile]`: the output for `attr` and `item`.
+pub fn profile(attr: TokenStream, item: TokenStream, enabled: bool) -> TokenStream {
+    match try_profile(attr, item.clone(), enabled) {
+        Ok(out) => out,
+        Err(err) => with_item(err, item),
+    }
+}
+
+/// `#[main]`: the output for `attr` and `item`.
+pub fn main(attr: TokenStream, item: TokenStream, enabled: bool) -> TokenStream {
+    match try_main(attr, item.clone(), enabled) {
+        Ok(out) => out,
+        Err(err) => with_item(err, item),
+    }
+}
+
+/// The error, followed by the item as written, so that one mistake gives one message and not a
+/// cascade of "cannot find function" errors. Markers inside a block are stripped, since they
+/// would otherwise be expanded on their own and complain again.
+fn with_item(err: syn::Error, item: TokenStream) -> TokenStream {
+    let mut out = err.to_compile_error();
+    let stripped = match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Impl(i)) => without_impl_markers(i),
+        Ok(Item::Trait(t)) => without_trait_markers(t),
+        _ => None,
+    };
+    out.extend(stripped.unwrap_or(item));
+    out
+}
+
+fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Result<TokenStream> {
+    let args = attr::parse_profile(attr)?;
+    let target = valid::profile_target(item.clone(), &args)?;
+    if !enabled {
+        // Untouched, except that `#[profile(...)]` markers on the methods of a block are
+        // removed: they belong to this attribute, and on their own `skip` would be an error.
+        let stripped = match target {
+            Target::Impl(i) => without_impl_markers(i),
+            Target::Trait(t) => without_trait_markers(t),
+            Target::Fn(_) => None,
+        };
+        return Ok(stripped.unwrap_or(item));
+    }
+    let krate = args.krate.clone().unwrap_or_else(default_crate);
+    match target {
+        Target::Fn(mut f) => {
+            let name = match &args.name {
+                Some(n) => n.value(),
+                None => f.sig.ident.to_string(),
+            };
+            instrument(&f.sig, &mut f.block, &name, &krate);
+            Ok(quote!(#f))
+        }
+        Target::Impl(mut i) => {
+            let prefix = match &args.name {
+                Some(n) => n.value(),
+                None => type_name(&i.self_ty),
+            };
+            for it in &mut i.items {
+                if let ImplItem::Fn(f) = it {
+                    let m = take_markers(&mut f.attrs)?;
+                    method(&m, &f.sig, &mut f.block, &prefix, &krate);
+                }
+            }
+            Ok(quote!(#i))
+        }
+        Target::Trait(mut t) => {
+            let prefix = match &args.name {
+                Some(n) => n.value(),
+                None => t.ident.to_string(),
+            };
+            for it in &mut t.items {
+                if let TraitItem::Fn(f) = it {
+                    let m = take_markers(&mut f.attrs)?;
+                    if let Some(block) = &mut f.default {
+                        method(&m, &f.sig, block, &prefix, &krate);
+                    }
+                }
+            }
+            Ok(quote!(#t))
+        }
+    }
+}
+
+/// Instruments one method of a `#[profile]` block unless it opted out. A `const fn` in a block
+/// is left alone: it cannot hold a probe, and marking it `skip` by hand would be busywork.
+fn method(m: &ProfileArgs, sig: &Signature, block: &mut Block, prefix: &str, krate: &Path) {
+    if m.skip.is_some() || sig.constness.is_some() {
+        return;
+    }
+    let name = match &m.name {
+        Some(n) => n.value(),
+        None => format!("{prefix}::{}", sig.ident),
+    };
+    let krate = m.krate.as_ref().unwrap_or(krate);
+    instrument(sig, block, &name, krate);
+}
+
+fn try_main(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Result<TokenStream> {
+    let args = attr::parse_main(attr)?;
+    let mut f = valid::main_target(item.clone())?;
+    if !enabled {
+        return Ok(item);
+    }
+    let krate = args.krate.unwrap_or_else(default_crate);
+    let run = Ident::new("__pipelinescope_run", Span::mixed_site());
+    let start: Stmt = syn::parse_quote! { let #run = #krate::start(); };
+    f.block.stmts.insert(0, start);
+    Ok(quote!(#f))
+}
+
+fn default_crate() -> Path {
+    syn::parse_quote!(::pipelinescope)
+}
+
+/// Removes the `#[profile(...)]` markers of a method and merges their arguments.
+fn take_markers(attrs: &mut Vec<Attribute>) -> syn::Result<ProfileArgs> {
+    let mut merged = ProfileArgs::default();
+    let mut err = None;
+    attrs.retain(|a| {
+        if !attr::is_profile_attr(a) {
+            return true;
+        }
+        match attr::parse_profile_attr(a) {
+            Ok(m) => {
+                merged.name = m.name.or(merged.name.take());
+                merged.krate = m.krate.or(merged.krate.take());
+                merged.skip = m.skip.or(merged.skip);
+            }
+            Err(e) => err = Some(e),
+        }
+        false
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(merged),
+    }
+}
+
+/// The impl block without its method markers, or None when it had none.
+fn without_impl_markers(mut i: syn::ItemImpl) -> Option<TokenStream> {
+    let mut any = false;
+    for it in &mut i.items {
+        if let ImplItem::Fn(f) = it {
+            any |= strip(&mut f.attrs);
+        }
+    }
+    any.then(|| quote!(#i))
+}
+
+/// The trait block without its method markers, or None when it had none.
+fn without_trait_markers(mut t: syn::ItemTrait) -> Option<TokenStream> {
+    let mut any = false;
+    for it in &mut t.items {
+        if let TraitItem::Fn(f) = it {
+            any |= strip(&mut f.attrs);
+        }
+    }
+    any.then(|| quote!(#t))
+}
+
+fn strip(attrs: &mut Vec<Attribute>) -> bool {
+    let before = attrs.len();
+    attrs.retain(|a| !attr::is_profile_attr(a));
+    attrs.len() != before
+}
+
+/// The type part of `Type::method`: the last path segment without generics (`Cache` for
+/// `Cache<K, V>` and `&mut Cache<K, V>`), else the type as written.
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => match p.path.segments.last() {
+            Some(seg) => seg.ident.to_string(),
+            None => quote!(#ty).to_string(),
+        },
+        Type::Reference(r) => type_name(&r.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        Type::Group(g) => type_name(&g.elem),
+        _ => quote!(#ty).to_string().replace(' ', ""),
+    }
+}
+
+/// Rewrites a function body in place so that each call is recorded under `name`.
+///
+/// Sync: a guard opened before the original statements closes the frame when the body is left
+/// in any way (tail expression, `return`, `?`, `break` out of a labelled block, unwinding). The
+/// statements themselves are kept verbatim, so their meaning does not change.
+///
+/// Async: the original statements become an `async move` block whose future is wrapped and
+/// awaited; the wrapper is `Send` exactly when that block is.
+fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
+    let is_async = sig.asyncness.is_some();
+    let kind = if is_async {
+        quote!(Async)
+    } else {
+        quote!(Sync)
+    };
+    // `line!()` spanned at the function's name reports the line of the `fn`, not of the
+    // attribute.
+    let line = quote_spanned!(sig.ident.span()=> ::core::line!());
+    let site: Stmt = syn::parse_quote! {
+        static __PIPELINESCOPE_SITE: #krate::__private::Site = #krate::__private::Site::new(
+            #name,
+            ::core::module_path!(),
+            ::core::file!(),
+            #line,
+            #krate::__private::SiteKind::#kind,
+        );
+    };
+    let stmts = std::mem::take(&mut block.stmts);
+    if is_async {
+        let fake = fake_return(&sig.output);
+        let body: syn::Expr = syn::parse_quote! {
+            #krate::__private::instrument_future(
+                &__PIPELINESCOPE_SITE,
+                async move {
+                    #fake
+                    #(#stmts)*
+                },
+            )
+            .await
+        };
+        block.stmts = vec![site, Stmt::Expr(body, None)];
+    } else {
+        let guard = Ident::new("__pipelinescope_guard", Span::mixed_site());
+        let enter: Stmt = syn::parse_quote! {
+            let #guard = #krate::__private::enter(&__PIPELINESCOPE_SITE);
+        };
+        block.stmts = Vec::with_capacity(stmts.len() + 2);
+        block.stmts.push(site);
+        block.stmts.push(enter);
+        block.stmts.extend(stmts);
+    }
+}
+
+/// A never-taken `return` of the declared type at the top of the async block, so that `?` and
+/// `return` inside it infer the function's return type as they did in the `async fn` (the trick
+/// tracing-attributes uses). Not possible when the type holds `impl Trait`, which a `let` cannot
+/// name; such bodies then infer as any async block does.
+fn fake_return(output: &ReturnType) -> TokenStream {
+    let ty = match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => {
+            if mentions_impl(quote!(#ty)) {
+                return TokenStream::new();
+            }
+            quote!(#ty)
+        }
+    };
+    quote! {
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let __pipelinescope_fake_return: #ty = loop {};
+            return __pipelinescope_fake_return;
+        }
+    }
+}
+
+fn mentions_impl(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        TokenTree::Ident(i) => i == "impl",
+        TokenTree::Group(g) => mentions_impl(g.stream()),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Token-for-token equality: kinds, delimiters, identifiers, punctuation with its spacing,
+    /// literals.
+    fn same_tokens(a: TokenStream, b: TokenStream) -> bool {
+        let (a, b): (Vec<_>, Vec<_>) = (a.into_iter().collect(), b.into_iter().collect());
+        a.len() == b.len()
+            && a.into_iter().zip(b).all(|(x, y)| match (x, y) {
+                (TokenTree::Group(x), TokenTree::Group(y)) => {
+                    x.delimiter() == y.delimiter() && same_tokens(x.stream(), y.stream())
+                }
+                (TokenTree::Ident(x), TokenTree::Ident(y)) => x == y,
+                (TokenTree::Punct(x), TokenTree::Punct(y)) => {
+                    x.as_char() == y.as_char() && x.spacing() == y.spacing()
+                }
+                (TokenTree::Literal(x), TokenTree::Literal(y)) => x.to_string() == y.to_string(),
+                _ => false,
+            })
+    }
+
+    fn items() -> Vec<TokenStream> {
+        vec![
+            quote! {
+                /// Docs.
+                #[inline]
+                pub(crate) fn f<'a, T: Clone>(x: &'a T) -> Result<T, ()> where T: Copy {
+                    #![allow(unused)]
+                    if false { return Err(()); }
+                    let y = x.clone()?;
+                    Ok(y)
+                }
+            },
+            quote! { async fn g(s: &str) -> Result<u32, E> { Ok(s.parse()?) } },
+            quote! { unsafe extern "C" fn h(x: i32) -> ! { loop {} } },
+            quote! {
+                impl<T> Foo<T> where T: Send {
+                    fn a(&self) {}
+                    async fn b(self: Box<Self>) -> u8 { 1 }
+                    const fn c() {}
+                    type X = u8;
+                }
+            },
+            quote! {
+                trait Bar: Send {
+                    fn req(&self);
+                    fn def(&mut self) -> u8 { 0 }
+                }
+            },
+        ]
+    }
+
+    #[test]
+    fn disabled_returns_the_item_token_for_token() {
+        for attr in [quote!(), quote!(name = "x"), quote!(crate = ::renamed)] {
+            for item in items() {
+                let out = profile(attr.clone(), item.clone(), false);
+                assert!(same_tokens(out.clone(), item.clone()), "{out}\n!=\n{item}");
+            }
+        }
+        let main_fn = quote! { #[tokio::main] async fn main() -> Result<(), E> { run().await } };
+        let out = main(quote!(), main_fn.clone(), false);
+        assert!(same_tokens(out, main_fn));
+    }
+
+    #[test]
+    fn disabled_strips_only_method_markers() {
+        let item = quote! {
+            impl Foo {
+                #[profile(skip)]
+                #[inline]
+                fn a(&self) {}
+                #[pipelinescope::profile(name = "b2")]
+                fn b(&self) {}
+            }
+        };
+        let expected = quote! {
+            impl Foo {
+                #[inline]
+                fn a(&self) {}
+                fn b(&self) {}
+            }
+        };
+        let out = profile(quote!(), item, false);
+        assert!(same_tokens(out.clone(), expected), "{out}");
+    }
+
+    #[test]
+    fn errors_are_reported_in_both_modes_with_the_item() {
+        for enabled in [false, true] {
+            for (attr, item, message) in [
+                (
+                    quote!(),
+                    quote!(
+                        const fn f() {}
+                    ),
+                    "const fn",
+                ),
+                (
+                    quote!(),
+                    quote!(
+                        struct S;
+                    ),
+                    "goes on a function",
+                ),
+                (
+                    quote!(),
+                    quote!(
+                        fn f(&self);
+                    ),
+                    "needs a function body",
+                ),
+                (
+                    quote!(bogus),
+                    quote!(
+                        fn f() {}
+                    ),
+                    "unknown argument `bogus`",
+                ),
+                (
+                    quote!(name = 1),
+                    quote!(
+                        fn f() {}
+                    ),
+                    "string literal",
+                ),
+                (
+                    quote!(name = "a", name = "b"),
+                    quote!(
+                        fn f() {}
+                    ),
+                    "duplicate argument",
+                ),
+                (
+                    quote!(skip),
+                    quote!(
+                        fn f() {}
+                    ),
+                    "`skip` only applies",
+                ),
+            ] {
+                let out = profile(attr, item.clone(), enabled).to_string();
+                assert!(out.contains("compile_error"), "{out}");
+                assert!(out.contains(message), "{message}: {out}");
+                assert!(out.ends_with(&item.to_string()), "item kept: {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn enabled_sync_wraps_the_body_with_a_guard() {
+        let out = profile(
+            quote!(),
+            quote!(
+                fn work(x: u8) -> u8 {
+                    x + 1
+                }
+            ),
+            true,
+        );
+        let f: syn::ItemFn = syn::parse2(out).unwrap();
+        let stmts: Vec<String> = f
+            .block
+            .stmts
+            .iter()
+            .map(|s| quote!(#s).to_string())
+            .collect();
+        assert_eq!(stmts.len(), 3);
+        assert!(stmts[0].starts_with("static __PIPELINESCOPE_SITE"));
+        assert!(stmts[0].contains("\"work\""));
+        assert!(stmts[0].contains(":: pipelinescope :: __private :: SiteKind :: Sync"));
+        assert!(
+            stmts[1].contains(":: pipelinescope :: __private :: enter (& __PIPELINESCOPE_SITE)")
+        );
+        assert_eq!(stmts[2], "x + 1");
+    }
+
+    #[test]
+    fn enabled_async_wraps_the_future_with_return_type_hint() {
+        let out = profile(
+            quote!(crate = ::renamed),
+            quote!(
+                async fn load() -> Result<u8, E> {
+                    Ok(1)
+                }
+            ),
+            true,
+        )
+        .to_string();
+        assert!(
+            out.contains(":: renamed :: __private :: instrument_future"),
+            "{out}"
+        );
+        assert!(out.contains("SiteKind :: Async"));
+        assert!(out.contains("let __pipelinescope_fake_return : Result < u8 , E > = loop { }"));
+        assert!(out.contains(". await"));
+        assert!(!out.contains(":: pipelinescope ::"));
+        // No hint where the type cannot be named.
+        let out = profile(
+            quote!(),
+            quote!(
+                async fn i() -> impl Sized {
+                    1
+                }
+            ),
+            true,
+        )
+        .to_string();
+        assert!(!out.contains("fake_return"));
+    }
+
+    #[test]
+    fn enabled_impl_names_methods_and_honours_markers() {
+        let out = profile(
+            quote!(),
+            quote! {
+                impl<K> Cache<K> {
+                    fn get(&self) {}
+                    #[profile(skip)]
+                    fn raw(&self) {}
+                    #[profile(name = "fast")]
+                    fn put(&mut self) {}
+                    const fn cap() -> usize { 1 }
+                }
+            },
+            true,
+        )
+        .to_string();
+        assert!(out.contains("\"Cache::get\""));
+        assert!(out.contains("\"fast\""));
+        assert!(!out.contains("Cache::raw") && !out.contains("Cache::cap"));
+        assert!(!out.contains("# [profile"), "markers stripped: {out}");
+        assert_eq!(out.matches("static __PIPELINESCOPE_SITE").count(), 2);
+    }
+
+    #[test]
+    fn main_inserts_the_run_first() {
+        let out = main(
+            quote!(crate = ps),
+            quote!(
+                fn main() {
+                    work();
+                }
+            ),
+            true,
+        );
+        let f: syn::ItemFn = syn::parse2(out).unwrap();
+        let first = &f.block.stmts[0];
+        assert_eq!(
+            quote!(#first).to_string(),
+            "let __pipelinescope_run = ps :: start () ;"
+        );
+        let out = main(
+            quote!(),
+            quote!(
+                struct App;
+            ),
+            true,
+        )
+        .to_string();
+        assert!(out.contains("goes on `fn main`"));
+    }
+}

@@ -1,0 +1,214 @@
+//! With the `enable` feature off, annotated items compile to exactly what was written: every
+//! form still compiles, behaves the same, and nothing is recorded.
+#![deny(warnings)]
+// The unusual forms are what is under test.
+#![allow(
+    clippy::multiple_bound_locations,
+    clippy::needless_lifetimes,
+    clippy::boxed_local
+)]
+
+use pipelinescope::profile;
+use std::future::Future;
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll, Waker};
+
+#[profile]
+fn free(x: u32) -> u32 {
+    x + 1
+}
+
+#[profile(name = "renamed", crate = ::pipelinescope)]
+#[must_use]
+#[inline]
+fn named(x: u32) -> u32 {
+    x * 2
+}
+
+#[profile]
+fn generic<'a, T: ?Sized>(x: &'a T) -> &'a T
+where
+    T: std::fmt::Debug,
+{
+    x
+}
+
+#[profile]
+fn early(s: &str) -> Result<u32, std::num::ParseIntError> {
+    if s.is_empty() {
+        return Ok(0);
+    }
+    let n: u32 = s.parse()?;
+    Ok(n)
+}
+
+#[profile]
+fn rec(n: u32) -> u32 {
+    if n == 0 { 0 } else { 1 + rec(n - 1) }
+}
+
+#[profile]
+unsafe fn raw(p: *const u8) -> u8 {
+    unsafe { *p }
+}
+
+#[profile]
+extern "C" fn c_fn(x: i32) -> i32 {
+    -x
+}
+
+#[profile]
+fn never() -> ! {
+    panic!("never called")
+}
+
+#[profile]
+fn panics() {
+    panic!("deliberate");
+}
+
+#[profile]
+fn iter_out(v: impl IntoIterator<Item = u8>) -> impl Iterator<Item = u8> {
+    v.into_iter().map(|x| x + 1)
+}
+
+struct Thing {
+    n: u32,
+}
+
+#[profile]
+impl Thing {
+    fn get(&self) -> u32 {
+        self.n
+    }
+    fn set(&mut self, n: u32) {
+        self.n = n;
+    }
+    fn take(self) -> u32 {
+        self.n
+    }
+    fn boxed(self: Box<Self>) -> u32 {
+        self.n
+    }
+    fn pinned(self: Pin<&mut Self>) -> u32 {
+        self.n
+    }
+    #[profile(skip)]
+    fn skipped(&self) -> u32 {
+        self.n + 100
+    }
+    #[profile(name = "Thing::custom")]
+    fn custom(&self) -> u32 {
+        self.n + 1
+    }
+    const fn constant() -> u32 {
+        5
+    }
+    async fn fetch(&self) -> u32 {
+        self.n
+    }
+}
+
+trait Area {
+    fn side(&self) -> u32;
+
+    #[profile]
+    fn area(&self) -> u32 {
+        self.side() * self.side()
+    }
+}
+
+#[profile]
+trait Twice {
+    fn one(&self) -> u32;
+
+    fn two(&self) -> u32 {
+        self.one() * 2
+    }
+
+    #[profile(skip)]
+    fn three(&self) -> u32 {
+        self.one() * 3
+    }
+}
+
+#[profile]
+impl Area for Thing {
+    fn side(&self) -> u32 {
+        self.n
+    }
+}
+
+impl Twice for Thing {
+    fn one(&self) -> u32 {
+        self.n
+    }
+}
+
+#[profile]
+async fn async_parse(s: &str) -> Result<u32, std::num::ParseIntError> {
+    let n: u32 = s.parse()?;
+    Ok(n)
+}
+
+#[pipelinescope::main]
+fn app_main() -> u32 {
+    7
+}
+
+#[pipelinescope::main(crate = pipelinescope)]
+async fn async_app_main() -> u32 {
+    8
+}
+
+/// Polls a future that never waits on anything external to completion.
+fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+#[test]
+fn every_form_behaves_as_written_and_nothing_is_recorded() {
+    assert!(!pipelinescope::is_recording());
+    assert_eq!(free(1), 2);
+    assert_eq!(named(2), 4);
+    assert_eq!(generic("s"), "s");
+    assert_eq!(early(""), Ok(0));
+    assert_eq!(early("12"), Ok(12));
+    assert!(early("x").is_err());
+    assert_eq!(rec(100), 100);
+    assert_eq!(unsafe { raw(&3) }, 3);
+    assert_eq!(c_fn(4), -4);
+    let _: fn() -> ! = never;
+    assert!(std::panic::catch_unwind(panics).is_err());
+    assert_eq!(iter_out([1, 2]).collect::<Vec<_>>(), vec![2, 3]);
+
+    let mut t = Thing { n: 1 };
+    t.set(3);
+    assert_eq!(t.get(), 3);
+    assert_eq!(t.skipped(), 103);
+    assert_eq!(t.custom(), 4);
+    assert_eq!(Thing::constant(), 5);
+    assert_eq!(Pin::new(&mut t).pinned(), 3);
+    assert_eq!(block_on(t.fetch()), 3);
+    assert_eq!(t.area(), 9);
+    assert_eq!(t.two(), 6);
+    assert_eq!(t.three(), 9);
+    assert_eq!(Box::new(Thing { n: 2 }).boxed(), 2);
+    assert_eq!(t.take(), 3);
+
+    assert_eq!(block_on(async_parse("5")), Ok(5));
+    assert!(block_on(async_parse("z")).is_err());
+    assert_eq!(app_main(), 7);
+    assert_eq!(block_on(async_app_main()), 8);
+
+    let p = pipelinescope::snapshot();
+    assert!(p.functions.is_empty(), "{:?}", p.functions);
+    assert!(p.threads.is_empty());
+    assert!(p.call_tree.nodes.len() <= 1);
+}

@@ -1,0 +1,6 @@
+#[pipelinescope::main]
+struct App;
+
+fn main() {
+    let _ = App;
+}

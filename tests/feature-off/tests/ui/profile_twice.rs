@@ -1,0 +1,9 @@
+use pipelinescope::profile;
+
+#[profile]
+#[profile(name = "again")]
+fn load() {}
+
+fn main() {
+    load();
+}

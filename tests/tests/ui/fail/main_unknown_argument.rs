@@ -1,0 +1,2 @@
+#[pipelinescope::main(output = "runs")]
+fn main() {}

@@ -1,0 +1,8 @@
+use pipelinescope::profile;
+
+#[profile(skip)]
+fn load() {}
+
+fn main() {
+    load();
+}

@@ -1,0 +1,8 @@
+use pipelinescope::profile;
+
+#[profile(label = "load")]
+fn load() {}
+
+fn main() {
+    load();
+}
