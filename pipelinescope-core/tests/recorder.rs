@@ -87,3 +87,24 @@ fn nested_recursive_and_threaded() {
         assert!(diff <= t.root_ns / 100 + 1_000, "{t:?}");
     }
 }
+
+#[test]
+fn probe_overhead_is_measured() {
+    let ns = pipelinescope_core::measure_probe_overhead();
+    assert!(ns > 0.0 && ns < 100_000.0, "{ns}");
+}
+
+#[test]
+fn histograms_keep_their_spread() {
+    static SPREAD: Site = Site::new("spread", "t", "f", 5, SiteKind::Sync);
+    for i in 0..200u64 {
+        let _g = enter(&SPREAD);
+        spin(1_000 + i * 500);
+    }
+    let p = snapshot::collect(1);
+    let f = p.function("spread").unwrap();
+    let q = f.percentiles;
+    assert!(q.p50_ns > q.min_ns && q.p99_ns > q.p50_ns, "{q:?}");
+    assert!(f.histogram.buckets.len() > 50, "{}", f.histogram.buckets.len());
+    assert!(q.p50_ns >= 40_000 && q.p50_ns <= 80_000, "{q:?}");
+}
