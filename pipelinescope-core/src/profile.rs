@@ -35,6 +35,19 @@ pub struct Profile {
     /// Projection from the sample size to the expected size.
     #[serde(default)]
     pub extrapolation: Option<Extrapolation>,
+    /// The runs a merged profile was built from (`pipelinescope merge`), one per input, in input
+    /// order; empty for a profile written by a single run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRun>,
+}
+
+/// One input of a merged profile: where it came from and its own metadata.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SourceRun {
+    /// Path of the `profile_data.json` it was read from, as given on the command line.
+    pub path: String,
+    /// Its metadata, unchanged.
+    pub meta: RunMeta,
 }
 
 /// Run metadata.

@@ -4,3 +4,5 @@
 #![deny(missing_docs)]
 
 pub mod console;
+pub mod diff;
+pub mod load;
