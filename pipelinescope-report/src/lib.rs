@@ -5,4 +5,6 @@
 
 pub mod console;
 pub mod diff;
+pub mod export;
 pub mod load;
+pub mod merge;
