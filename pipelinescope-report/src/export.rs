@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use pipelinescope_core::profile::{CallNode, Histogram, Profile};
+use pipelinescope_core::profile::{CallNode, FunctionStats, Histogram, Profile, StageStats};
 use serde_json::json;
 
 use crate::console::{SortKey, TableOptions, sorted_functions};
@@ -205,6 +205,9 @@ pub fn prom_label(s: &str) -> String {
     out
 }
 
+/// A counter: metric name, help text and how to read its value from a row.
+type Counter<T> = (&'static str, &'static str, fn(&T) -> String);
+
 fn seconds(ns: f64) -> String {
     // Shortest exact-enough text: Rust's float Display prints the shortest round-trip form.
     format!("{}", ns / 1e9)
@@ -266,11 +269,7 @@ pub fn prometheus(profile: &Profile) -> String {
         seconds(m.instrumented_ns as f64)
     );
 
-    let counters: [(
-        &str,
-        &str,
-        fn(&pipelinescope_core::profile::FunctionStats) -> String,
-    ); 4] = [
+    let counters: [Counter<FunctionStats>; 4] = [
         (
             "pipelinescope_function_calls_total",
             "Completed calls of an instrumented function.",
@@ -319,11 +318,7 @@ pub fn prometheus(profile: &Profile) -> String {
         prom_histogram(&mut out, metric, &fl(&f.name, &f.module), &f.histogram, sum);
     }
     if !profile.stages.is_empty() {
-        let stage_counters: [(
-            &str,
-            &str,
-            fn(&pipelinescope_core::profile::StageStats) -> String,
-        ); 4] = [
+        let stage_counters: [Counter<StageStats>; 4] = [
             (
                 "pipelinescope_stage_records_in_total",
                 "Records a stage took in.",
@@ -384,7 +379,7 @@ pub fn prometheus(profile: &Profile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pipelinescope_core::profile::{CallTree, FunctionStats};
+    use pipelinescope_core::profile::CallTree;
 
     fn profile() -> Profile {
         let f = |name: &str| FunctionStats {
