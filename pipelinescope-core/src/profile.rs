@@ -480,7 +480,11 @@ impl Histogram {
         let mut h = hdrhistogram::Histogram::<u64>::new(self.sigfig.clamp(1, 5))
             .expect("sigfig is clamped to the valid range");
         for &(v, c) in &self.buckets {
-            h.saturating_record_n(v, c);
+            // `saturating_record_n` clamps to the current range without resizing (a fresh
+            // histogram tracks 1..=2), so record with auto-resize and only clamp what cannot fit.
+            if h.record_n(v, c).is_err() {
+                h.saturating_record_n(v, c);
+            }
         }
         h
     }

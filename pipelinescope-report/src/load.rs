@@ -110,7 +110,7 @@ impl fmt::Display for LoadError {
             ),
             LoadError::NoLatest { dir } => write!(
                 f,
-                "{}: no run found for `latest` (no `latest` link and no run directory)",
+                "{}: no run found for `latest` (no `latest` link and no run directory with {PROFILE_FILE})",
                 dir.display()
             ),
             LoadError::Io { path, source } => {
@@ -216,8 +216,8 @@ pub fn resolve_run(arg: &str) -> Result<PathBuf, LoadError> {
 /// The newest run under an output directory, as the path of its `profile_data.json`.
 pub fn latest_in(dir: &Path) -> Result<PathBuf, LoadError> {
     if !dir.is_dir() {
-        return Err(LoadError::NotFound {
-            path: dir.to_path_buf(),
+        return Err(LoadError::NoLatest {
+            dir: dir.to_path_buf(),
         });
     }
     let link = dir.join("latest");

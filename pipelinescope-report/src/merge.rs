@@ -517,6 +517,21 @@ mod tests {
     }
 
     #[test]
+    fn bucket_round_trip_is_exact() {
+        let h = hist(&[3, 40_000, 40_100, 1_234_567, 99_999_999]);
+        assert_eq!(h.count(), 5);
+        assert_eq!(Histogram::from_hdr(&h.to_hdr()), h);
+        assert_eq!(merge_histograms([&h, &h]).count(), 10);
+        // Re-recorded buckets stay in place: the merge of h with itself has h's values.
+        let values: Vec<u64> = merge_histograms([&h, &h])
+            .buckets
+            .iter()
+            .map(|b| b.0)
+            .collect();
+        assert_eq!(values, h.buckets.iter().map(|b| b.0).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn merges_stages() {
         let st = |own: u64, out: u64| StageStats {
             name: "s".into(),
