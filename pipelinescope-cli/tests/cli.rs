@@ -297,6 +297,15 @@ fn top_sorts_limits_and_finds_latest() {
         "{text}"
     );
     assert!(rows[1].contains("2 more functions not shown"), "{text}");
+    // A `latest` symlink wins over the newest name.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("run_20260101_000000", out.join("latest")).unwrap();
+        let (code, text, _) = run(bin().args(["top"]).current_dir(&d));
+        assert_eq!(code, 0);
+        assert!(text.contains(" old "), "{text}");
+        fs::remove_file(out.join("latest")).unwrap();
+    }
     let (_, text, _) = run(bin().args(["top", "--stages"]).current_dir(&d));
     assert!(
         text.contains("threshold") && text.contains("◀ bottleneck"),
@@ -334,6 +343,23 @@ fn diff_classifies_and_gates() {
         function(2, "fresh <b>", &samples(100, 10)),
         function(3, "faster", &samples(4_000, 500)),
     ]);
+    // A stage whose own time per record went up 3x.
+    let stage = |per_record: u64| {
+        let f = function(0, "x", &samples(per_record, 400));
+        StageStats {
+            name: "normalize".into(),
+            records_in: 400,
+            records_out: 400,
+            own_ns: f.cumulative_ns,
+            own_per_record: f.percentiles,
+            own_histogram: f.histogram,
+            ..Default::default()
+        }
+    };
+    let mut base = base;
+    let mut current = current;
+    base.stages.push(stage(1_000));
+    current.stages.push(stage(3_000));
     let b = write_run(&d.join("base"), &base);
     let c = write_run(&d.join("current"), &current);
     let (code, text, err) = run(bin().args(["diff", b.to_str().unwrap(), c.to_str().unwrap()]));
@@ -350,8 +376,9 @@ fn diff_classifies_and_gates() {
     assert_eq!(status("fresh"), "new", "{text}");
     assert_eq!(status("gone"), "removed", "{text}");
     assert_eq!(status("faster"), "improved", "{text}");
+    assert_eq!(status("normalize"), "regressed", "{text}");
     assert!(
-        text.contains("1 regressed, 1 improved, 1 new, 1 removed, 1 stable"),
+        text.contains("2 regressed, 1 improved, 1 new, 1 removed, 1 stable"),
         "{text}"
     );
     let html = fs::read_to_string(c.join("comparison.html")).unwrap();

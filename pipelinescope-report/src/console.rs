@@ -406,6 +406,22 @@ pub fn run_summary_lines(profile: &Profile) -> String {
             fmt_pct(m.probe_overhead_share)
         ),
     ));
+    if !profile.sources.is_empty() {
+        let hosts: Vec<&str> = {
+            let mut v: Vec<&str> = Vec::new();
+            for src in &profile.sources {
+                if !src.meta.host.is_empty() && !v.contains(&src.meta.host.as_str()) {
+                    v.push(&src.meta.host);
+                }
+            }
+            v
+        };
+        let mut text = format!("merged from {} runs", profile.sources.len());
+        if !hosts.is_empty() {
+            text.push_str(&format!(" on {}", hosts.join(", ")));
+        }
+        lines.push(("sources".into(), text));
+    }
     if let Some(r) = &profile.resources {
         if let Some(rs) = &r.run_summary {
             lines.push(("user".into(), fmt_ns(rs.user_ns as f64)));
@@ -685,6 +701,24 @@ mod tests {
         assert!(s.contains("calls:") && s.contains("1111"));
         assert!(s.contains("12.5 ns per call, 0.0% of wall"), "{s}");
         assert!(!s.contains("max RSS"));
+        assert!(!s.contains("sources"));
+        p.sources = vec![
+            pipelinescope_core::profile::SourceRun {
+                path: "a".into(),
+                meta: RunMeta {
+                    host: "h1".into(),
+                    ..Default::default()
+                },
+            };
+            3
+        ];
+        let s = run_summary_lines(&p);
+        assert!(
+            s.lines()
+                .any(|l| l.starts_with("sources:") && l.ends_with(" merged from 3 runs on h1")),
+            "{s}"
+        );
+        p.sources.clear();
         p.resources = Some(Resources {
             samples: 10,
             peak_rss_bytes: 64 * 1024 * 1024,
