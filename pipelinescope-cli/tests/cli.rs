@@ -364,13 +364,7 @@ fn diff_classifies_and_gates() {
     let c = write_run(&d.join("current"), &current);
     let (code, text, err) = run(bin().args(["diff", b.to_str().unwrap(), c.to_str().unwrap()]));
     assert_eq!(code, 0, "{err}");
-    let status = |name: &str| {
-        text.lines()
-            .find(|l| l.contains(name))
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or("")
-            .to_string()
-    };
+    let status = |name: &str| status_in(&text, name);
     assert_eq!(status("slow_down"), "regressed", "{text}");
     assert_eq!(status("same"), "stable", "{text}");
     assert_eq!(status("fresh"), "new", "{text}");
@@ -400,7 +394,7 @@ fn diff_classifies_and_gates() {
         "--fail-on-regression",
     ]));
     assert_eq!(code, 0, "{text}");
-    // A threshold above the 2x change makes it stable.
+    // A threshold above the 2x change makes the function stable; the 3x stage still regressed.
     let (code, text, _) = run(bin().args([
         "diff",
         b.to_str().unwrap(),
@@ -409,7 +403,27 @@ fn diff_classifies_and_gates() {
         "150",
         "--fail-on-regression",
     ]));
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(status_in(&text, "slow_down"), "stable", "{text}");
+    assert_eq!(status_in(&text, "normalize"), "regressed", "{text}");
+    let (code, text, _) = run(bin().args([
+        "diff",
+        b.to_str().unwrap(),
+        c.to_str().unwrap(),
+        "--threshold",
+        "250",
+        "--fail-on-regression",
+    ]));
     assert_eq!(code, 0, "{text}");
+}
+
+/// The status word of the diff table row naming `name`.
+fn status_in(text: &str, name: &str) -> String {
+    text.lines()
+        .find(|l| l.contains(name))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or("")
+        .to_string()
 }
 
 // ---------------------------------------------------------------- merge
