@@ -17,6 +17,10 @@
 //! * When a side has fewer than two observations there is no spread to judge noise from; the
 //!   change counts when the relative change is at least the larger of the threshold and 10%.
 //!
+//! The histograms show the noise within each run only; a shift of a whole run (a busy machine,
+//! frequency scaling) moves every call alike and looks certain with many calls. The threshold is
+//! the guard against that.
+//!
 //! A counted change is a regression when the mean went up and an improvement when it went down;
 //! anything else is stable. A function or stage only in the current run is new, only in the base
 //! run removed.
