@@ -152,7 +152,9 @@ fn run(threads: usize) -> Vec<f64> {
         for (k, v) in Variant::ALL.iter().enumerate() {
             let per_thread: Vec<f64> = std::thread::scope(|s| {
                 let hs: Vec<_> = (0..threads).map(|_| s.spawn(|| v.measure())).collect();
-                hs.into_iter().map(|h| h.join().unwrap_or(f64::NAN)).collect()
+                hs.into_iter()
+                    .map(|h| h.join().unwrap_or(f64::NAN))
+                    .collect()
             });
             samples[k].push(per_thread.iter().sum::<f64>() / threads as f64);
         }
@@ -197,7 +199,10 @@ fn main() {
         "| {:<40} | {:>10} | {:>10} | {:>13} | {:>13} |",
         "variant", "1 thread", "overhead", "2 threads", "overhead"
     );
-    println!("|{:-<42}|{:-<12}|{:-<12}|{:-<15}|{:-<15}|", "", "", "", "", "");
+    println!(
+        "|{:-<42}|{:-<12}|{:-<12}|{:-<15}|{:-<15}|",
+        "", "", "", "", ""
+    );
     for (k, v) in Variant::ALL.iter().enumerate() {
         println!(
             "| {:<40} | {:>10.1} | {:>10.1} | {:>13.1} | {:>13.1} |",

@@ -35,6 +35,19 @@ pub struct Profile {
     /// Projection from the sample size to the expected size.
     #[serde(default)]
     pub extrapolation: Option<Extrapolation>,
+    /// The runs a merged profile was built from (`pipelinescope merge`), one per input, in input
+    /// order; empty for a profile written by a single run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceRun>,
+}
+
+/// One input of a merged profile: where it came from and its own metadata.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SourceRun {
+    /// Path of the `profile_data.json` it was read from, as given on the command line.
+    pub path: String,
+    /// Its metadata, unchanged.
+    pub meta: RunMeta,
 }
 
 /// Run metadata.
@@ -467,7 +480,11 @@ impl Histogram {
         let mut h = hdrhistogram::Histogram::<u64>::new(self.sigfig.clamp(1, 5))
             .expect("sigfig is clamped to the valid range");
         for &(v, c) in &self.buckets {
-            h.saturating_record_n(v, c);
+            // `saturating_record_n` clamps to the current range without resizing (a fresh
+            // histogram tracks 1..=2), so record with auto-resize and only clamp what cannot fit.
+            if h.record_n(v, c).is_err() {
+                h.saturating_record_n(v, c);
+            }
         }
         h
     }

@@ -105,6 +105,10 @@ fn histograms_keep_their_spread() {
     let f = p.function("spread").unwrap();
     let q = f.percentiles;
     assert!(q.p50_ns > q.min_ns && q.p99_ns > q.p50_ns, "{q:?}");
-    assert!(f.histogram.buckets.len() > 50, "{}", f.histogram.buckets.len());
+    assert!(
+        f.histogram.buckets.len() > 50,
+        "{}",
+        f.histogram.buckets.len()
+    );
     assert!(q.p50_ns >= 40_000 && q.p50_ns <= 80_000, "{q:?}");
 }

@@ -1,0 +1,458 @@
+//! Exports of a profile to formats other tools read: folded stacks (inferno, flamegraph.pl),
+//! Chrome trace-event JSON (Perfetto, chrome://tracing), CSV and the Prometheus text exposition
+//! format.
+
+use std::fmt::Write as _;
+
+use pipelinescope_core::profile::{CallNode, FunctionStats, Histogram, Profile, StageStats};
+use serde_json::json;
+
+use crate::console::{SortKey, TableOptions, sorted_functions};
+
+/// An export format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// `a;b;c <self ns>` lines, one per call path.
+    Collapsed,
+    /// Chrome trace-event JSON of the call tree.
+    Chrome,
+    /// The functions table as CSV.
+    Csv,
+    /// Prometheus text exposition.
+    Prometheus,
+}
+
+/// Renders `profile` in `format`.
+pub fn export(profile: &Profile, format: Format) -> String {
+    match format {
+        Format::Collapsed => collapsed(profile),
+        Format::Chrome => chrome_trace(profile),
+        Format::Csv => csv(profile),
+        Format::Prometheus => prometheus(profile),
+    }
+}
+
+fn function_name(profile: &Profile, node: &CallNode) -> String {
+    node.function
+        .and_then(|f| profile.functions.get(f as usize))
+        .map_or_else(|| "?".to_string(), |f| f.name.clone())
+}
+
+/// Folded stacks: one `root;child;leaf <self ns>` line per call path with self time, in tree
+/// order. `;` in names becomes `:` and line breaks become spaces, since both delimit the format.
+pub fn collapsed(profile: &Profile) -> String {
+    let nodes = &profile.call_tree.nodes;
+    let mut out = String::new();
+    // Path text of each node, built parent first (parents precede children).
+    let mut paths: Vec<Option<String>> = vec![None; nodes.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        if n.function.is_none() {
+            continue;
+        }
+        let name: String = function_name(profile, n)
+            .chars()
+            .map(|c| match c {
+                ';' => ':',
+                '\n' | '\r' => ' ',
+                c => c,
+            })
+            .collect();
+        let path = match n
+            .parent
+            .and_then(|p| paths.get(p as usize))
+            .and_then(|p| p.as_ref())
+        {
+            Some(parent) => format!("{parent};{name}"),
+            None => name,
+        };
+        if n.self_ns > 0 {
+            let _ = writeln!(out, "{path} {}", n.self_ns);
+        }
+        paths[i] = Some(path);
+    }
+    out
+}
+
+/// Chrome trace-event JSON: one complete (`"ph": "X"`) event per call-tree node, laid out on one
+/// track as an icicle: a node starts at its parent's start plus the durations of its preceding
+/// siblings and lasts its cumulative time. Times are microseconds, as the format wants. The
+/// timeline is synthetic (aggregated paths, not individual calls).
+pub fn chrome_trace(profile: &Profile) -> String {
+    let nodes = &profile.call_tree.nodes;
+    let mut events = vec![json!({
+        "name": "process_name", "ph": "M", "pid": 1, "tid": 1,
+        "args": {"name": if profile.meta.title.is_empty() { "pipelinescope" } else { profile.meta.title.as_str() }}
+    })];
+    let mut start_ns: Vec<u64> = vec![0; nodes.len()];
+    // Depth-first from the root so that every parent's start is known before its children.
+    let mut stack: Vec<u32> = vec![0];
+    let mut seen = vec![false; nodes.len()];
+    while let Some(id) = stack.pop() {
+        let Some(n) = nodes.get(id as usize) else {
+            continue;
+        };
+        if std::mem::replace(&mut seen[id as usize], true) {
+            continue;
+        }
+        let mut t = start_ns[id as usize];
+        for &c in &n.children {
+            if let Some(child) = nodes.get(c as usize) {
+                start_ns[c as usize] = t;
+                t += child.cumulative_ns;
+            }
+        }
+        if n.function.is_some() {
+            let f = n.function.and_then(|f| profile.functions.get(f as usize));
+            events.push(json!({
+                "name": function_name(profile, n),
+                "cat": "function",
+                "ph": "X",
+                "ts": start_ns[id as usize] as f64 / 1e3,
+                "dur": n.cumulative_ns as f64 / 1e3,
+                "pid": 1,
+                "tid": 1,
+                "args": {
+                    "calls": n.calls,
+                    "self_ns": n.self_ns,
+                    "cumulative_ns": n.cumulative_ns,
+                    "module": f.map_or("", |f| f.module.as_str()),
+                    "location": f.map_or(String::new(), |f| format!("{}:{}", f.file, f.line)),
+                }
+            }));
+        }
+        stack.extend(n.children.iter().rev());
+    }
+    let doc = json!({
+        "traceEvents": events,
+        "displayTimeUnit": "ns",
+        "otherData": {"run_id": profile.meta.run_id, "wall_ns": profile.meta.wall_ns},
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+/// Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The functions table as CSV, sorted by cumulative time, times in nanoseconds.
+pub fn csv(profile: &Profile) -> String {
+    let mut out = String::from(
+        "name,module,file,line,kind,calls,panics,self_ns,cumulative_ns,per_call_ns,\
+         min_ns,mean_ns,p50_ns,p90_ns,p99_ns,p999_ns,max_ns,share_of_wall\n",
+    );
+    let opts = TableOptions {
+        sort_by: SortKey::Cumulative,
+        limit: 0,
+        filter: None,
+        color: false,
+    };
+    let wall = profile.meta.wall_ns;
+    for f in sorted_functions(profile, &opts) {
+        let p = &f.percentiles;
+        let per_call = if f.calls == 0 {
+            0.0
+        } else {
+            f.cumulative_ns as f64 / f.calls as f64
+        };
+        let share = if wall == 0 {
+            0.0
+        } else {
+            f.cumulative_ns as f64 / wall as f64
+        };
+        let kind = match f.kind {
+            pipelinescope_core::profile::FunctionKind::Sync => "sync",
+            pipelinescope_core::profile::FunctionKind::Async => "async",
+        };
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{kind},{},{},{},{},{per_call:.1},{},{:.1},{},{},{},{},{},{share:.6}",
+            csv_field(&f.name),
+            csv_field(&f.module),
+            csv_field(&f.file),
+            f.line,
+            f.calls,
+            f.panics,
+            f.self_ns,
+            f.cumulative_ns,
+            p.min_ns,
+            p.mean_ns,
+            p.p50_ns,
+            p.p90_ns,
+            p.p99_ns,
+            p.p999_ns,
+            p.max_ns,
+        );
+    }
+    out
+}
+
+/// Escapes a Prometheus label value: backslash, double quote and line feed.
+pub fn prom_label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A counter: metric name, help text and how to read its value from a row.
+type Counter<T> = (&'static str, &'static str, fn(&T) -> String);
+
+fn seconds(ns: f64) -> String {
+    // Shortest exact-enough text: Rust's float Display prints the shortest round-trip form.
+    format!("{}", ns / 1e9)
+}
+
+fn prom_histogram(out: &mut String, metric: &str, labels: &str, h: &Histogram, sum_ns: f64) {
+    let mut cumulative = 0u64;
+    for &(v, c) in &h.buckets {
+        cumulative += c;
+        let _ = writeln!(
+            out,
+            "{metric}_bucket{{{labels},le=\"{}\"}} {cumulative}",
+            seconds(v as f64)
+        );
+    }
+    let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+    let _ = writeln!(out, "{metric}_sum{{{labels}}} {}", seconds(sum_ns));
+    let _ = writeln!(out, "{metric}_count{{{labels}}} {cumulative}");
+}
+
+/// Prometheus text exposition (version 0.0.4): counters of calls and time per function, the
+/// per-call time histogram of each function (one `le` bucket per recorded HDR bucket, with
+/// cumulative counts), stage record counters and per-record histograms, and run gauges. Times
+/// are seconds, as Prometheus conventions ask.
+pub fn prometheus(profile: &Profile) -> String {
+    let mut out = String::new();
+    let fl = |name: &str, module: &str| {
+        format!(
+            "name=\"{}\",module=\"{}\"",
+            prom_label(name),
+            prom_label(module)
+        )
+    };
+    let header = |out: &mut String, metric: &str, kind: &str, help: &str| {
+        let _ = writeln!(out, "# HELP {metric} {help}");
+        let _ = writeln!(out, "# TYPE {metric} {kind}");
+    };
+    let m = &profile.meta;
+    header(
+        &mut out,
+        "pipelinescope_run_wall_seconds",
+        "gauge",
+        "Wall-clock time of the run.",
+    );
+    let _ = writeln!(
+        out,
+        "pipelinescope_run_wall_seconds {}",
+        seconds(m.wall_ns as f64)
+    );
+    header(
+        &mut out,
+        "pipelinescope_run_instrumented_seconds",
+        "gauge",
+        "Cumulative time of root instrumented calls over all threads.",
+    );
+    let _ = writeln!(
+        out,
+        "pipelinescope_run_instrumented_seconds {}",
+        seconds(m.instrumented_ns as f64)
+    );
+
+    let counters: [Counter<FunctionStats>; 4] = [
+        (
+            "pipelinescope_function_calls_total",
+            "Completed calls of an instrumented function.",
+            |f| f.calls.to_string(),
+        ),
+        (
+            "pipelinescope_function_panics_total",
+            "Calls that ended by a panic unwinding.",
+            |f| f.panics.to_string(),
+        ),
+        (
+            "pipelinescope_function_self_seconds_total",
+            "Exclusive time of a function.",
+            |f| seconds(f.self_ns as f64),
+        ),
+        (
+            "pipelinescope_function_cumulative_seconds_total",
+            "Inclusive time of a function.",
+            |f| seconds(f.cumulative_ns as f64),
+        ),
+    ];
+    for (metric, help, value) in counters {
+        header(&mut out, metric, "counter", help);
+        for f in &profile.functions {
+            let _ = writeln!(out, "{metric}{{{}}} {}", fl(&f.name, &f.module), value(f));
+        }
+    }
+    let metric = "pipelinescope_function_duration_seconds";
+    header(
+        &mut out,
+        metric,
+        "histogram",
+        "Per-call inclusive time of a function.",
+    );
+    for f in &profile.functions {
+        let n = f.histogram.count();
+        let sum = if f.percentiles.mean_ns > 0.0 {
+            f.percentiles.mean_ns * n as f64
+        } else {
+            f.histogram
+                .buckets
+                .iter()
+                .map(|&(v, c)| v as f64 * c as f64)
+                .sum()
+        };
+        prom_histogram(&mut out, metric, &fl(&f.name, &f.module), &f.histogram, sum);
+    }
+    if !profile.stages.is_empty() {
+        let stage_counters: [Counter<StageStats>; 4] = [
+            (
+                "pipelinescope_stage_records_in_total",
+                "Records a stage took in.",
+                |s| s.records_in.to_string(),
+            ),
+            (
+                "pipelinescope_stage_records_out_total",
+                "Records a stage handed out.",
+                |s| s.records_out.to_string(),
+            ),
+            (
+                "pipelinescope_stage_own_seconds_total",
+                "Time inside a stage itself.",
+                |s| seconds(s.own_ns as f64),
+            ),
+            (
+                "pipelinescope_stage_downstream_wait_seconds_total",
+                "Time a stage waited for its consumer.",
+                |s| seconds(s.downstream_wait_ns as f64),
+            ),
+        ];
+        for (metric, help, value) in stage_counters {
+            header(&mut out, metric, "counter", help);
+            for s in &profile.stages {
+                let _ = writeln!(out, "{metric}{{{}}} {}", fl(&s.name, &s.module), value(s));
+            }
+        }
+        let metric = "pipelinescope_stage_own_seconds_per_record";
+        header(
+            &mut out,
+            metric,
+            "histogram",
+            "Own time of a stage per record handed out.",
+        );
+        for s in &profile.stages {
+            let n = s.own_histogram.count();
+            let sum = if s.own_per_record.mean_ns > 0.0 {
+                s.own_per_record.mean_ns * n as f64
+            } else {
+                s.own_histogram
+                    .buckets
+                    .iter()
+                    .map(|&(v, c)| v as f64 * c as f64)
+                    .sum()
+            };
+            prom_histogram(
+                &mut out,
+                metric,
+                &fl(&s.name, &s.module),
+                &s.own_histogram,
+                sum,
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipelinescope_core::profile::CallTree;
+
+    fn profile() -> Profile {
+        let f = |name: &str| FunctionStats {
+            name: name.into(),
+            module: "m".into(),
+            calls: 1,
+            ..Default::default()
+        };
+        let node =
+            |id: u32, parent: u32, func: u32, cum: u64, slf: u64, children: Vec<u32>| CallNode {
+                id,
+                parent: Some(parent),
+                function: Some(func),
+                children,
+                calls: 1,
+                cumulative_ns: cum,
+                self_ns: slf,
+                panics: 0,
+            };
+        Profile {
+            schema_version: 1,
+            functions: vec![f("main"), f("load;x"), f("parse")],
+            call_tree: CallTree {
+                nodes: vec![
+                    CallNode {
+                        children: vec![1],
+                        ..Default::default()
+                    },
+                    node(1, 0, 0, 10_000, 1_000, vec![2, 3]),
+                    node(2, 1, 1, 4_000, 4_000, vec![]),
+                    node(3, 1, 2, 5_000, 3_000, vec![4]),
+                    node(4, 3, 1, 2_000, 2_000, vec![]),
+                ],
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn folded_stacks() {
+        assert_eq!(
+            collapsed(&profile()),
+            "main 1000\nmain;load:x 4000\nmain;parse 3000\nmain;parse;load:x 2000\n"
+        );
+    }
+
+    #[test]
+    fn chrome_layout() {
+        let v: serde_json::Value = serde_json::from_str(&chrome_trace(&profile())).unwrap();
+        let ev = v["traceEvents"].as_array().unwrap();
+        let x: Vec<_> = ev.iter().filter(|e| e["ph"] == "X").collect();
+        assert_eq!(x.len(), 4);
+        let at = |name: &str, ts: f64| {
+            x.iter()
+                .any(|e| e["name"] == name && e["ts"].as_f64() == Some(ts))
+        };
+        assert!(at("main", 0.0));
+        assert!(at("load;x", 0.0));
+        // parse starts after its preceding sibling (4 µs); its child at parse's start.
+        assert!(at("parse", 4.0));
+        assert!(at("load;x", 4.0));
+        assert_eq!(x.len(), 4);
+    }
+
+    #[test]
+    fn csv_quotes() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+
+    #[test]
+    fn prometheus_escapes() {
+        assert_eq!(prom_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}
