@@ -16,16 +16,31 @@ pub fn write_html(profile: &Profile, settings: &Settings, dir: &Path) -> std::io
     Ok(false)
 }
 
-/// The end-of-run console summary.
+/// The end-of-run console summary: run figures, the top functions, and the stage table.
 pub fn console_summary(profile: &Profile, settings: &Settings) -> String {
-    let mut out = String::new();
-    let mut rows = profile.by_cumulative();
-    rows.truncate(settings.top_n);
-    for f in rows {
-        out.push_str(&format!(
-            "{:>10} {:>14} {:>14}  {}\n",
-            f.calls, f.self_ns, f.cumulative_ns, f.name
-        ));
+    use crate::config::SortBy;
+    use pipelinescope_report::console::{self, SortKey, TableOptions};
+    use std::io::IsTerminal;
+    let opts = TableOptions {
+        sort_by: match settings.sort_by {
+            SortBy::Cumulative => SortKey::Cumulative,
+            SortBy::SelfTime => SortKey::SelfTime,
+            SortBy::Calls => SortKey::Calls,
+            SortBy::P99 => SortKey::P99,
+        },
+        limit: settings.top_n,
+        filter: None,
+        color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        min_cumulative_ns: (settings.min_time_threshold_ms * 1e6) as u64,
+        min_percentage: settings.min_time_percentage,
+    };
+    let mut out = format!("\nPipelineScope: {}\n", profile.meta.title);
+    out.push_str(&console::run_summary_lines(profile));
+    out.push('\n');
+    out.push_str(&console::functions_table(profile, &opts));
+    if !profile.stages.is_empty() {
+        out.push('\n');
+        out.push_str(&console::stages_table(profile, &opts));
     }
     out
 }

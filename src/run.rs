@@ -71,6 +71,12 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
         file,
         warnings,
     } = config.resolve();
+    // Calibrate before the run's clock starts, so the calibration is not part of the run.
+    let probe_overhead_ns = if crate::is_recording() {
+        pipelinescope_core::measure_probe_overhead()
+    } else {
+        0.0
+    };
     let started = SystemTime::now();
     let started_at = Instant::now();
     let pid = std::process::id();
@@ -87,11 +93,7 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
         Err(e) => (None, Some(e), base),
     };
     let mut run = Run {
-        probe_overhead_ns: if crate::is_recording() {
-            pipelinescope_core::measure_probe_overhead()
-        } else {
-            0.0
-        },
+        probe_overhead_ns,
         settings,
         warnings,
         config_file: file,

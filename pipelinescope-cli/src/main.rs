@@ -240,6 +240,7 @@ fn top(a: TopArgs) -> Result<ExitCode, Failure> {
         limit: a.limit,
         filter: a.filter,
         color: use_color(),
+        ..TableOptions::default()
     };
     let mut text = format!("{}\n", heading(&profile, &path));
     text.push_str(&console::run_summary_lines(&profile));

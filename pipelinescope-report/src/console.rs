@@ -22,7 +22,7 @@ pub enum SortKey {
 }
 
 /// How to render a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableOptions {
     /// Sort order of the functions table (the stage table is always in pipeline order).
     pub sort_by: SortKey,
@@ -32,6 +32,11 @@ pub struct TableOptions {
     pub filter: Option<String>,
     /// Use ANSI colours (bold header, highlighted hot rows).
     pub color: bool,
+    /// Hide functions whose cumulative time is below this (`min_time_threshold_ms`).
+    pub min_cumulative_ns: u64,
+    /// Hide functions whose share of the run's wall time is below this percentage
+    /// (`min_time_percentage`).
+    pub min_percentage: f64,
 }
 
 impl Default for TableOptions {
@@ -41,6 +46,8 @@ impl Default for TableOptions {
             limit: 20,
             filter: None,
             color: false,
+            min_cumulative_ns: 0,
+            min_percentage: 0.0,
         }
     }
 }
@@ -129,6 +136,13 @@ pub fn sorted_functions<'a>(profile: &'a Profile, opts: &TableOptions) -> Vec<&'
         .functions
         .iter()
         .filter(|f| matches_filter(&opts.filter, &[&f.name, &f.module, &f.file]))
+        .filter(|f| f.cumulative_ns >= opts.min_cumulative_ns)
+        .filter(|f| {
+            opts.min_percentage <= 0.0
+                || profile.meta.wall_ns == 0
+                || f.cumulative_ns as f64 * 100.0 / profile.meta.wall_ns as f64
+                    >= opts.min_percentage
+        })
         .collect();
     let key = |f: &FunctionStats| -> u64 {
         match opts.sort_by {
@@ -552,6 +566,8 @@ mod tests {
             limit: 0,
             filter: None,
             color: false,
+            min_cumulative_ns: 0,
+            min_percentage: 0.0,
         }
     }
 

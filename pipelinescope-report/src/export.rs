@@ -150,6 +150,7 @@ pub fn csv(profile: &Profile) -> String {
         limit: 0,
         filter: None,
         color: false,
+        ..TableOptions::default()
     };
     let wall = profile.meta.wall_ns;
     for f in sorted_functions(profile, &opts) {
