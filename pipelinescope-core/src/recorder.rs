@@ -85,6 +85,8 @@ impl SiteSlot {
 #[derive(Clone, Copy)]
 struct Frame {
     node: u32,
+    /// Site of the frame below, restored into `current_site` on exit.
+    prev_site: u32,
     start: u64,
     child_ticks: u64,
 }
@@ -96,6 +98,8 @@ struct OwnerNode {
     active: u32,
     site: u32,
     slot: *const NodeSlot,
+    /// This node's site's per-thread figures (null for the root).
+    site_slot: *const SiteSlot,
 }
 
 /// What only the owning thread reads and writes.
@@ -170,6 +174,7 @@ impl ThreadData {
             active: 0,
             site: 0,
             slot: root,
+            site_slot: std::ptr::null(),
         });
         td
     }
@@ -217,11 +222,13 @@ impl ThreadData {
         s.site.store(site, Relaxed);
         s.parent.store(parent, Relaxed);
         self.node_count.store(idx + 1, Release);
+        let site_slot = self.site_slot(owner, site);
         owner.nodes.push(OwnerNode {
             children: Vec::new(),
             active: 0,
             site,
             slot,
+            site_slot,
         });
         owner.nodes[parent as usize].children.push((site, idx));
         idx
@@ -232,9 +239,9 @@ impl ThreadData {
     pub(crate) fn enter(&self, site: u32) {
         // SAFETY: called by the owning thread only; no other `&mut Owner` is alive.
         let owner = unsafe { self.owner() };
-        let parent = match owner.stack.last() {
-            Some(f) => f.node,
-            None => 0,
+        let (parent, prev_site) = match owner.stack.last() {
+            Some(f) => (f.node, owner.nodes[f.node as usize].site),
+            None => (0, 0),
         };
         let pn = &owner.nodes[parent as usize];
         let node = match pn.children.iter().find(|c| c.0 == site) {
@@ -245,6 +252,7 @@ impl ThreadData {
         self.current_site.store(site, Relaxed);
         owner.stack.push(Frame {
             node,
+            prev_site,
             start: 0,
             child_ticks: 0,
         });
@@ -267,27 +275,18 @@ impl ThreadData {
         let on = &mut owner.nodes[f.node as usize];
         on.active -= 1;
         let outermost = on.active == 0;
-        let site = on.site;
         // SAFETY: slot pointers stay valid as long as `self`.
         let slot = unsafe { &*on.slot };
+        // SAFETY: as above; only the root has a null site slot, and it is never on the stack.
+        let ss = unsafe { &*on.site_slot };
         bump(&slot.self_ticks, ticks.saturating_sub(f.child_ticks));
         if outermost {
             bump(&slot.cum_ticks, ticks);
         }
-        let parent_site = match owner.stack.last_mut() {
-            Some(p) => {
-                p.child_ticks += ticks;
-                owner.nodes[p.node as usize].site
-            }
-            None => 0,
-        };
-        self.current_site.store(parent_site, Relaxed);
-        let ss = match owner.sites.get(site as usize) {
-            Some(p) if !p.is_null() => *p,
-            _ => self.site_slot(owner, site),
-        };
-        // SAFETY: as above.
-        let ss = unsafe { &*ss };
+        if let Some(p) = owner.stack.last_mut() {
+            p.child_ticks += ticks;
+        }
+        self.current_site.store(f.prev_site, Relaxed);
         match kind {
             ExitKind::Call => {
                 bump(&slot.calls, 1);
