@@ -105,7 +105,7 @@ fn static_sections_show_figures() {
         .iter()
         .map(|s| {
             html.find(&format!(
-                "<div class=\"sname\" title=\"synthetic::pipeline\">{s}</div>"
+                "<div class=\"sname\" title=\"{s} (synthetic::pipeline)\">{s}</div>"
             ))
             .unwrap()
         })
@@ -113,7 +113,7 @@ fn static_sections_show_figures() {
     assert!(pos.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(html.matches("class=\"stage bottleneck\"").count(), 1);
     assert!(html.contains("Bottleneck: <strong class=\"bn-name\">enrich</strong>"));
-    assert!(html.contains("1,000,000 rec"));
+    assert!(html.contains("1.00 M rec"));
     // Resources: GPU reason, run summary.
     assert!(html.contains("not available"));
     assert!(html.contains("libnvidia-ml.so not found"));

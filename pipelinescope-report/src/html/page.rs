@@ -65,6 +65,8 @@ struct StageView {
     invocations: String,
     records_in: String,
     records_out: String,
+    records_in_short: String,
+    records_out_short: String,
     selectivity: String,
     throughput: String,
     own: String,
@@ -317,9 +319,12 @@ fn pipeline_view(profile: &Profile) -> (Option<PipelineView>, &'static str) {
                 {
                     Some(j) => {
                         used[j] = true;
-                        format!("{} rec", format::count(profile.pipeline_edges[j].records))
+                        format!(
+                            "{} rec",
+                            format::rate(profile.pipeline_edges[j].records as f64)
+                        )
                     }
-                    None => format!("{} out", format::count(s.records_out)),
+                    None => format!("{} out", format::rate(s.records_out as f64)),
                 }
             });
             let share = if s.share_of_pipeline.is_finite() {
@@ -337,6 +342,8 @@ fn pipeline_view(profile: &Profile) -> (Option<PipelineView>, &'static str) {
                 invocations: format::count(s.invocations),
                 records_in: format::count(s.records_in),
                 records_out: format::count(s.records_out),
+                records_in_short: format::rate(s.records_in as f64),
+                records_out_short: format::rate(s.records_out as f64),
                 selectivity: if s.records_in > 0 {
                     format!("{:.3}", s.selectivity)
                 } else {

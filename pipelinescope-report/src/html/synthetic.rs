@@ -90,10 +90,7 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
         }
         let mean = f.cumulative_ns as f64 / f.calls as f64;
         f.histogram = histogram(&mut rng, mean, f.calls);
-        let last = f.histogram.buckets.last().map_or(0, |b| b.0);
-        let first = f.histogram.buckets.first().map_or(0, |b| b.0);
-        let h = f.histogram.to_hdr();
-        f.percentiles = Percentiles::from_hdr(&h, first, last, mean);
+        f.percentiles = percentiles(&f.histogram, mean);
         f.share_of_wall = f.cumulative_ns as f64 / wall as f64;
     }
 
@@ -286,6 +283,42 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
     };
     p.extrapolation = Some(crate::extrapolate::extrapolate(&p, 1_000_000, 250_000_000));
     p
+}
+
+/// Percentiles read straight off the buckets.
+fn percentiles(h: &Histogram, mean: f64) -> Percentiles {
+    let first = h.buckets.first().map_or(0, |b| b.0);
+    let last = h.buckets.last().map_or(0, |b| b.0);
+    let bounds = Percentiles {
+        min_ns: first,
+        max_ns: last,
+        ..Percentiles::default()
+    };
+    let q = super::data::quantile_curve(h, &bounds);
+    let at = |p: f64| {
+        super::data::QUANTILES
+            .iter()
+            .position(|&x| x == p)
+            .and_then(|i| q.get(i).copied())
+            .unwrap_or(0)
+    };
+    let n = h.count().max(1) as f64;
+    let var = h
+        .buckets
+        .iter()
+        .map(|&(v, c)| c as f64 * (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    Percentiles {
+        min_ns: first,
+        mean_ns: mean,
+        stddev_ns: var.sqrt(),
+        p50_ns: at(0.5),
+        p90_ns: at(0.9),
+        p99_ns: at(0.99),
+        p999_ns: at(0.999),
+        max_ns: last,
+    }
 }
 
 /// About 15 buckets of a skewed (log-normal-like) distribution around `mean`.
