@@ -382,7 +382,8 @@
     var rows = (D.stages || []).map(function (s) { return project(s.n, s.c, s.t, s.sd, k, true); });
     var fr = FNS.map(function (f) { return project(f.n, f.c, f.t, f.sd, k, false); });
     fr.sort(function (a, b) { return b.est - a.est; });
-    rows = rows.concat(fr.slice(0, 50));
+    var top = +$("ex-top").value || 0;
+    rows = rows.concat(top > 0 ? fr.slice(0, top) : fr);
     var maxHi = 0; rows.forEach(function (r) { if (r.hi > maxHi) maxHi = r.hi; });
     $("ex-table").querySelector("tbody").innerHTML = rows.map(function (r) {
       var l = maxHi ? r.lo / maxHi * 100 : 0, hgt = maxHi ? r.hi / maxHi * 100 : 0, m = maxHi ? r.est / maxHi * 100 : 0;
@@ -397,6 +398,7 @@
       "No sample_size / expected_size was configured for this run: the sizes below are placeholders (the first stage's input, and ten times that); edit them to recompute.";
     $("ex-sample").addEventListener("input", extRender);
     $("ex-expected").addEventListener("input", extRender);
+    $("ex-top").addEventListener("change", extRender);
     extRender();
   }
 

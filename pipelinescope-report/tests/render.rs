@@ -192,8 +192,10 @@ fn partial_and_inconsistent_profiles_render() {
     assert!(html.contains("No timeline, because the sampler recorded no samples"));
     data_block(&html);
     // No stages but resources with a GPU reason.
-    let mut p = Profile::default();
-    p.resources = Some(Resources::default());
+    let p = Profile {
+        resources: Some(Resources::default()),
+        ..Profile::default()
+    };
     let html = html::render(&p, &HtmlOptions::default());
     assert!(html.contains("no reason recorded"));
 }

@@ -456,7 +456,7 @@ fn resources_view(r: &Resources) -> ResourcesView {
         .unwrap_or_default();
     let attributed = |v: &[pipelinescope_core::profile::AttributedResources]| {
         let mut rows: Vec<_> = v.iter().collect();
-        rows.sort_by(|a, b| b.cpu_ns.cmp(&a.cpu_ns));
+        rows.sort_by_key(|a| std::cmp::Reverse(a.cpu_ns));
         rows.into_iter()
             .take(TABLE_ROWS)
             .map(|a| {
@@ -470,7 +470,7 @@ fn resources_view(r: &Resources) -> ResourcesView {
             .collect()
     };
     let mut allocs: Vec<_> = r.allocations.iter().collect();
-    allocs.sort_by(|a, b| b.bytes_allocated.cmp(&a.bytes_allocated));
+    allocs.sort_by_key(|a| std::cmp::Reverse(a.bytes_allocated));
     ResourcesView {
         facts,
         gpu,
