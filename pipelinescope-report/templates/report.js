@@ -342,7 +342,7 @@
     }
     for (var t = 0; t <= 4; t++) {
       var xv = xmin + (xmax - xmin) * t / 4;
-      s += "<text x=\"" + X(xv) + "\" y=\"" + (H - 8) + "\" text-anchor=\"middle\">" + fmtNs(xv * 1e6) + "</text>";
+      s += "<text x=\"" + X(xv) + "\" y=\"" + (H - 8) + "\" text-anchor=\"middle\">" + (xv === 0 ? "0 s" : fmtNs(xv * 1e6)) + "</text>";
     }
     var pts = [];
     for (var k = 0; k < n; k++) if (ys[k] != null) pts.push(X(xs[k]).toFixed(1) + "," + Y(ys[k]).toFixed(1));

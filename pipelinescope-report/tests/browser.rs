@@ -175,6 +175,51 @@ fn hostile_profile() -> Profile {
     p
 }
 
+/// Functions without histograms, call-tree ids that point nowhere, a stage without records,
+/// resources without samples, NaN and infinite figures.
+fn partial_profile() -> Profile {
+    use pipelinescope_core::profile::{CallNode, CallTree, FunctionStats, Resources, StageStats};
+    Profile {
+        functions: vec![FunctionStats {
+            name: "lonely".into(),
+            calls: 3,
+            cumulative_ns: 10,
+            share_of_wall: f64::NAN,
+            ..FunctionStats::default()
+        }],
+        call_tree: CallTree {
+            nodes: vec![
+                CallNode {
+                    children: vec![1, 99],
+                    ..CallNode::default()
+                },
+                CallNode {
+                    id: 1,
+                    parent: Some(0),
+                    function: Some(42),
+                    calls: 1,
+                    cumulative_ns: 5,
+                    ..CallNode::default()
+                },
+                CallNode {
+                    id: 2,
+                    parent: Some(7),
+                    function: Some(0),
+                    cumulative_ns: 5,
+                    ..CallNode::default()
+                },
+            ],
+        },
+        stages: vec![StageStats {
+            name: "empty".into(),
+            throughput_per_s: f64::INFINITY,
+            ..StageStats::default()
+        }],
+        resources: Some(Resources::default()),
+        ..Profile::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_in_headless_chromium() {
     let chromium = find_binary(
@@ -396,6 +441,20 @@ async fn report_in_headless_chromium() {
     );
     let ready = js(&c, "return typeof window.__ready;").await;
     assert_eq!(ready, json!("number"));
+
+    // ---- partial, inconsistent data: draws, no errors ----
+    let partial = out.join("partial.html");
+    html::write(&partial_profile(), &HtmlOptions::default(), &partial).unwrap();
+    c.goto(&file_url(&partial)).await.unwrap();
+    assert_eq!(
+        errors(&c).await,
+        Vec::<String>::new(),
+        "console errors on a partial profile"
+    );
+    assert_eq!(
+        js(&c, "return typeof window.__ready;").await,
+        json!("number")
+    );
 
     // ---- 10,000 functions, 100,000 call paths: loads and responds within 2 s ----
     let big = out.join("large.html");

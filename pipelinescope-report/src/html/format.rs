@@ -78,6 +78,8 @@ pub fn rate(v: f64) -> String {
         format!("{} M", sig3(v / 1e6))
     } else if v >= 1e3 {
         format!("{} k", sig3(v / 1e3))
+    } else if v.fract() == 0.0 {
+        format!("{v:.0}")
     } else {
         sig3(v)
     }
@@ -116,6 +118,8 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(count(12), "12");
         assert_eq!(rate(12_300_000.0), "12.3 M");
+        assert_eq!(rate(0.0), "0");
+        assert_eq!(rate(2.5), "2.50");
         assert_eq!(pct(0.1234), "12.3%");
         assert_eq!(speedup(1.25), "1.25×");
         assert_eq!(speedup(f64::INFINITY), "∞");
