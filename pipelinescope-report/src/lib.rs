@@ -1,10 +1,16 @@
 //! Reports of PipelineScope: everything that reads a [`Profile`](pipelinescope_core::Profile)
-//! and turns it into something a person or a tool reads (console tables, HTML, diffs, merged
-//! profiles, exports).
+//! and turns it into something a person or a tool reads: the self-contained `summary.html`
+//! ([`html`]), the projection of a run to a larger data size ([`extrapolate`]), console tables
+//! ([`console`]), comparisons ([`diff`]), merged profiles ([`merge`]) and exports ([`export`]).
+
 #![deny(missing_docs)]
 
 pub mod console;
 pub mod diff;
 pub mod export;
+pub mod extrapolate;
+pub mod html;
 pub mod load;
 pub mod merge;
+
+pub use extrapolate::extrapolate;
