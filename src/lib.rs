@@ -9,6 +9,10 @@
 
 #![deny(missing_docs)]
 
+/// Counts allocations per instrumented function (feature `alloc`); install it with
+/// `#[global_allocator]`.
+#[cfg(feature = "alloc")]
+pub use pipelinescope_core::TrackingAllocator;
 pub use pipelinescope_core::profile::*;
 pub use pipelinescope_macros::{main, profile, stage};
 
@@ -46,7 +50,10 @@ pub fn set_recording(on: bool) {
 fn process_wall_ns() -> u64 {
     use std::sync::OnceLock;
     static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-    EPOCH.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as u64
 }
 
 /// What the macros expand to. Not part of the public API: names and signatures here may change

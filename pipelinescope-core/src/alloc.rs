@@ -32,10 +32,16 @@ use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
 /// the allocating thread, then forwards to the wrapped allocator `A` (any allocator: the
 /// system's, mimalloc, jemalloc).
 ///
-/// ```ignore
-/// #[global_allocator]
-/// static ALLOC: pipelinescope::TrackingAllocator = pipelinescope::TrackingAllocator::new(std::alloc::System);
 /// ```
+/// use pipelinescope_core::TrackingAllocator;
+/// use std::alloc::System;
+///
+/// #[global_allocator]
+/// static ALLOC: TrackingAllocator = TrackingAllocator::new(System);
+/// # fn main() {}
+/// ```
+///
+/// Through the facade the type is `pipelinescope::TrackingAllocator` (feature `alloc`).
 pub struct TrackingAllocator<A: GlobalAlloc = System> {
     inner: A,
 }
@@ -238,10 +244,15 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     }
 }
 
+/// Stops counting the calling thread's allocations until the guard drops.
+pub(crate) fn quiet_here() -> Option<Quiet<'static>> {
+    current_thread().map(|td| td.alloc.quiet())
+}
+
 /// Runs `f` without counting the calling thread's allocations: for the profiler's own work
 /// (snapshots, reports) done from inside instrumented code.
 pub fn untracked<R>(f: impl FnOnce() -> R) -> R {
-    let _q = current_thread().map(|td| td.alloc.quiet());
+    let _q = quiet_here();
     f()
 }
 

@@ -138,7 +138,10 @@ static NEXT_INDEX: AtomicU32 = AtomicU32::new(0);
 
 /// Every thread's data recorded so far, live and finished.
 pub(crate) fn all_threads() -> Vec<Arc<ThreadData>> {
-    THREADS.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    THREADS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 fn forget_thread(td: *const ThreadData) {
@@ -347,7 +350,11 @@ impl ThreadData {
         let owner = unsafe { &*self.owner.get() };
         n += owner.stack.capacity() * std::mem::size_of::<Frame>();
         n += owner.nodes.capacity() * std::mem::size_of::<OwnerNode>();
-        n += owner.nodes.iter().map(|o| o.children.capacity() * 8).sum::<usize>();
+        n += owner
+            .nodes
+            .iter()
+            .map(|o| o.children.capacity() * 8)
+            .sum::<usize>();
         n += owner.sites.capacity() * 8;
         n
     }
@@ -364,7 +371,7 @@ pub(crate) enum ExitKind {
 // ---- the thread-local handle -------------------------------------------------------------
 
 /// Sentinel: this thread is tearing down its thread-locals; record nothing more.
-const DEAD: *const ThreadData = 1 as *const ThreadData;
+const DEAD: *const ThreadData = std::ptr::dangling::<ThreadData>();
 
 thread_local! {
     // No destructor, so access is a plain thread-local load.

@@ -84,14 +84,11 @@ impl Attributor {
         let mut active: Vec<(u32, u32, u64)> = Vec::new();
         for t in threads {
             let delta = match t.cpu_ns {
-                Some(now) => {
-                    let d = match self.prev.insert(t.key, now) {
-                        Some(before) => now.saturating_sub(before),
-                        // First sight: it ran instrumented code for at most this interval.
-                        None => now.min(interval_ns),
-                    };
-                    d
-                }
+                Some(now) => match self.prev.insert(t.key, now) {
+                    Some(before) => now.saturating_sub(before),
+                    // First sight: it ran instrumented code for at most this interval.
+                    None => now.min(interval_ns),
+                },
                 None => 0,
             };
             if t.site == 0 {
@@ -131,6 +128,11 @@ impl Attributor {
         }
     }
 
+    /// CPU charged so far, to functions or to nothing.
+    pub fn charged_cpu_ns(&self) -> u64 {
+        self.outside_cpu_ns + self.sites.values().map(|a| a.cpu_ns).sum::<u64>()
+    }
+
     /// Final rows, by descending CPU. `total_cpu_ns` is the denominator of the shares.
     pub fn finish(
         &self,
@@ -156,7 +158,10 @@ impl Attributor {
             v.sort_by(|a, b| b.cpu_ns.cmp(&a.cpu_ns).then_with(|| a.name.cmp(&b.name)));
             v
         };
-        (rows(&self.sites, &site_name), rows(&self.stages, &stage_name))
+        (
+            rows(&self.sites, &site_name),
+            rows(&self.stages, &stage_name),
+        )
     }
 }
 
@@ -182,8 +187,14 @@ mod tests {
         let (f, s) = a.finish(|id| Some(format!("f{id}")), |_| None, 12_500);
         assert!(s.is_empty());
         assert_eq!(f.len(), 2);
-        assert_eq!((f[0].name.as_str(), f[0].cpu_ns, f[0].samples), ("f1", 9_000, 2));
-        assert_eq!((f[1].name.as_str(), f[1].cpu_ns, f[1].samples), ("f2", 3_000, 2));
+        assert_eq!(
+            (f[0].name.as_str(), f[0].cpu_ns, f[0].samples),
+            ("f1", 9_000, 2)
+        );
+        assert_eq!(
+            (f[1].name.as_str(), f[1].cpu_ns, f[1].samples),
+            ("f2", 3_000, 2)
+        );
         assert_eq!(a.outside_cpu_ns, 500);
         assert!((f[0].cpu_share - 0.72).abs() < 1e-12);
     }
@@ -201,7 +212,11 @@ mod tests {
     fn memory_growth_splits_by_cpu_and_adds_up() {
         let mut a = Attributor::default();
         a.observe(&[obs(0, 1, 0), obs(1, 2, 0), obs(2, 0, 0)], 10, 0);
-        a.observe(&[obs(0, 1, 300), obs(1, 2, 100), obs(2, 0, 50)], 10_000, 1_001);
+        a.observe(
+            &[obs(0, 1, 300), obs(1, 2, 100), obs(2, 0, 50)],
+            10_000,
+            1_001,
+        );
         // Nobody used CPU: equal split.
         a.observe(&[obs(0, 1, 300), obs(1, 2, 100)], 10_000, 100);
         a.observe(&[obs(2, 0, 50)], 10_000, -40);
@@ -225,7 +240,10 @@ mod tests {
         a.observe(&[t(700)], 10_000, 64);
         let (f, s) = a.finish(|_| Some("f".into()), |id| Some(format!("s{id}")), 700);
         assert_eq!(f[0].cpu_ns, 700);
-        assert_eq!((s[0].name.as_str(), s[0].cpu_ns, s[0].mem_growth_bytes), ("s9", 700, 64));
+        assert_eq!(
+            (s[0].name.as_str(), s[0].cpu_ns, s[0].mem_growth_bytes),
+            ("s9", 700, 64)
+        );
         assert_eq!(s[0].cpu_share, 1.0);
     }
 }

