@@ -15,7 +15,7 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 /// What the sampler collects.
 pub struct SamplerConfig {
-    /// Sampling period in milliseconds (`sample_interval_ms`; 0 is taken as 1).
+    /// Sampling period in milliseconds (`sample_interval_ms`), clamped to 1 ms ..= 1 hour.
     pub interval_ms: u64,
     /// Sample process CPU and memory, and attribute them to functions and stages.
     pub cpu: bool,
@@ -67,7 +67,8 @@ impl Sampler {
     /// returns, from [`Sampler::stop`], the run summary and the reason.
     pub fn start(config: SamplerConfig) -> Sampler {
         super::rusage::mark_run_start();
-        let interval_ms = config.interval_ms.max(1);
+        // Bounded so that deadline arithmetic on `Instant` cannot overflow.
+        let interval_ms = config.interval_ms.clamp(1, 3_600_000);
         let (tx, rx) = mpsc::channel();
         let state = State::new(config, interval_ms);
         match std::thread::Builder::new()
