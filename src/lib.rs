@@ -9,6 +9,10 @@
 
 #![deny(missing_docs)]
 
+/// Counts allocations per instrumented function (feature `alloc`); install it with
+/// `#[global_allocator]`.
+#[cfg(feature = "alloc")]
+pub use pipelinescope_core::TrackingAllocator;
 pub use pipelinescope_core::profile::*;
 pub use pipelinescope_macros::{main, profile, stage};
 

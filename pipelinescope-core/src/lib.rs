@@ -5,11 +5,14 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "alloc")]
+pub mod alloc;
 pub mod clock;
 pub mod control;
 pub mod hist;
 pub mod profile;
 pub mod recorder;
+pub mod resources;
 mod segvec;
 pub mod site;
 pub mod snapshot;
@@ -17,6 +20,9 @@ pub mod snapshot;
 pub use profile::{Profile, SCHEMA_VERSION};
 pub use recorder::{Guard, Instrumented, enter, instrument_future, measure_probe_overhead};
 pub use site::{Site, SiteKind};
+
+#[cfg(feature = "alloc")]
+pub use alloc::TrackingAllocator;
 
 /// Bytes the recorder holds on the calling thread (for memory-bound checks and the README).
 pub fn recorder_bytes_on_this_thread() -> usize {

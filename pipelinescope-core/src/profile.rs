@@ -322,6 +322,23 @@ pub struct Resources {
     pub run_summary: Option<RunSummary>,
     /// Exact allocation figures per function and stage (feature `alloc`).
     pub allocations: Vec<AllocationStats>,
+    /// CPU time of the program over the sampled span, the sampler's own left out: the
+    /// denominator of `cpu_share`.
+    #[serde(default)]
+    pub program_cpu_ns: u64,
+    /// Part of `program_cpu_ns` charged to no function (code outside instrumented functions, or
+    /// threads that never ran any).
+    #[serde(default)]
+    pub unattributed_cpu_ns: u64,
+    /// Resident-memory growth while no instrumented function was active on any thread.
+    #[serde(default)]
+    pub unattributed_mem_growth_bytes: i64,
+    /// CPU time the sampler thread itself used.
+    #[serde(default)]
+    pub sampler_cpu_ns: u64,
+    /// Why the sampler could not run, when it could not.
+    #[serde(default)]
+    pub sampler_error: Option<String>,
 }
 
 /// One resource sample.

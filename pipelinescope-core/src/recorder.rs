@@ -89,6 +89,8 @@ struct Frame {
     prev_site: u32,
     start: u64,
     child_ticks: u64,
+    #[cfg(feature = "alloc")]
+    alloc: crate::alloc::FrameMark,
 }
 
 struct OwnerNode {
@@ -120,6 +122,11 @@ pub struct ThreadData {
     pub(crate) finished: AtomicBool,
     /// Site id of the innermost open frame (0 when none), for samplers on other threads.
     pub current_site: AtomicU32,
+    /// OS thread id, for the resource sampler's per-thread CPU clock.
+    pub(crate) tid: i32,
+    /// Allocation counters of this thread, written by the allocator on this thread only.
+    #[cfg(feature = "alloc")]
+    pub(crate) alloc: crate::alloc::ThreadAlloc,
     owner: UnsafeCell<Owner>,
 }
 
@@ -159,6 +166,9 @@ impl ThreadData {
             site_count: AtomicU32::new(0),
             finished: AtomicBool::new(false),
             current_site: AtomicU32::new(0),
+            tid: crate::resources::current_tid(),
+            #[cfg(feature = "alloc")]
+            alloc: crate::alloc::ThreadAlloc::new(),
             owner: UnsafeCell::new(Owner {
                 stack: Vec::with_capacity(64),
                 nodes: Vec::with_capacity(64),
@@ -189,6 +199,8 @@ impl ThreadData {
     #[cold]
     #[inline(never)]
     fn site_slot(&self, owner: &mut Owner, site: u32) -> *const SiteSlot {
+        #[cfg(feature = "alloc")]
+        let _quiet = self.alloc.quiet();
         let site = site as usize;
         if owner.sites.len() <= site {
             owner.sites.resize(site + 1, std::ptr::null());
@@ -204,6 +216,8 @@ impl ThreadData {
     #[cold]
     #[inline(never)]
     fn new_child(&self, owner: &mut Owner, parent: u32, site: u32) -> u32 {
+        #[cfg(feature = "alloc")]
+        let _quiet = self.alloc.quiet();
         // Recursion: fold into the ancestor that already runs this site.
         let mut a = parent;
         while a != 0 {
@@ -249,12 +263,16 @@ impl ThreadData {
             None => self.new_child(owner, parent, site),
         };
         owner.nodes[node as usize].active += 1;
+        #[cfg(feature = "alloc")]
+        let alloc = self.alloc.enter(site);
         self.current_site.store(site, Relaxed);
         owner.stack.push(Frame {
             node,
             prev_site,
             start: 0,
             child_ticks: 0,
+            #[cfg(feature = "alloc")]
+            alloc,
         });
         let start = crate::clock::raw();
         if let Some(f) = owner.stack.last_mut() {
@@ -275,6 +293,8 @@ impl ThreadData {
         let on = &mut owner.nodes[f.node as usize];
         on.active -= 1;
         let outermost = on.active == 0;
+        #[cfg(feature = "alloc")]
+        self.alloc.exit(on.site, f.alloc);
         // SAFETY: slot pointers stay valid as long as `self`.
         let slot = unsafe { &*on.slot };
         // SAFETY: as above; only the root has a null site slot, and it is never on the stack.
