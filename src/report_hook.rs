@@ -5,15 +5,26 @@ use crate::Profile;
 use crate::config::Settings;
 use std::path::Path;
 
-/// Adds what the report derives from the measurements (the extrapolation).
+/// Adds what the report derives from the measurements: the projection from `sample_size` to
+/// `expected_size`.
 pub fn finish_profile(profile: &mut Profile, settings: &Settings) {
-    let _ = (profile, settings);
+    profile.extrapolation = Some(pipelinescope_report::extrapolate(
+        profile,
+        settings.sample_size,
+        settings.expected_size,
+    ));
 }
 
-/// Writes `summary.html` into `dir`. Ok(false) when this build has no HTML report.
+/// Writes `summary.html` into `dir`.
 pub fn write_html(profile: &Profile, settings: &Settings, dir: &Path) -> std::io::Result<bool> {
-    let _ = (profile, settings, dir);
-    Ok(false)
+    let opts = pipelinescope_report::html::HtmlOptions {
+        title: settings.dashboard_title.clone(),
+        top_n: settings.top_n,
+        min_time_threshold_ms: settings.min_time_threshold_ms,
+        min_time_percentage: settings.min_time_percentage,
+    };
+    pipelinescope_report::html::write(profile, &opts, &dir.join("summary.html"))?;
+    Ok(true)
 }
 
 /// The end-of-run console summary: run figures, the top functions, and the stage table.

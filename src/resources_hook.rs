@@ -2,18 +2,24 @@
 
 use crate::Profile;
 use crate::config::Settings;
+use pipelinescope_core::resources::{Sampler, SamplerConfig};
 
 /// The running sampler.
-pub struct SamplerHandle;
+pub struct SamplerHandle(Sampler);
 
-/// Starts the sampler if the settings ask for it.
+/// Starts the background sampler. It always runs: even with CPU and GPU monitoring off it
+/// provides the `getrusage` run summary at the end.
 pub fn start(settings: &Settings) -> Option<SamplerHandle> {
-    let _ = settings;
-    None
+    Some(SamplerHandle(Sampler::start(SamplerConfig {
+        interval_ms: settings.sample_interval_ms,
+        cpu: settings.enable_cpu_monitoring,
+        gpu: settings.enable_gpu_monitoring,
+        gpu_backend: None,
+    })))
 }
 
 /// Stops the sampler and returns what it measured.
 pub fn stop(handle: SamplerHandle, profile: &Profile) -> crate::Resources {
-    let _ = (handle, profile);
-    crate::Resources::default()
+    let _ = profile;
+    handle.0.stop()
 }

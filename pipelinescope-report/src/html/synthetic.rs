@@ -226,6 +226,7 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
             involuntary_context_switches: 5_400,
         }),
         allocations,
+        ..Resources::default()
     };
 
     let total_calls = fstats.iter().map(|f| f.calls).sum();
