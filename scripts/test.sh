@@ -8,9 +8,12 @@ cd "$(dirname "$0")/.."
 echo "== tests, profiling on (all packages but the feature-off one)"
 cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinescope-bench
 
+echo "== allocation tracking (feature alloc: installs a global allocator in its own test binary)"
+cargo test -p pipelinescope-core --features alloc --test alloc
+
 echo "== tests, profiling off (the enable feature is not turned on)"
 cargo test -p pipelinescope-feature-off
-cargo test -p pipelinescope --lib --doc
+cargo test -p pipelinescope --doc
 
 echo "== benchmarks, one quick pass each"
 cargo test -p pipelinescope-bench --benches
