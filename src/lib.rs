@@ -55,4 +55,8 @@ fn process_wall_ns() -> u64 {
 pub mod __private {
     pub use pipelinescope_core::recorder::{Guard, Instrumented, enter, instrument_future};
     pub use pipelinescope_core::site::{Site, SiteKind};
+    pub use pipelinescope_core::stage::{
+        Records, StageCall, StageInput, StageIter, StageSite, call as stage_call,
+    };
+    pub use pipelinescope_core::profile::StageKind;
 }

@@ -116,6 +116,8 @@ pub struct ThreadData {
     pub(crate) finished: AtomicBool,
     /// Site id of the innermost open frame (0 when none), for samplers on other threads.
     pub current_site: AtomicU32,
+    /// Stage id (`crate::stage`) whose code runs on this thread now (0 when none), for samplers.
+    pub current_stage: AtomicU32,
     owner: UnsafeCell<Owner>,
 }
 
@@ -152,6 +154,7 @@ impl ThreadData {
             site_count: AtomicU32::new(0),
             finished: AtomicBool::new(false),
             current_site: AtomicU32::new(0),
+            current_stage: AtomicU32::new(0),
             owner: UnsafeCell::new(Owner {
                 stack: Vec::with_capacity(64),
                 nodes: Vec::with_capacity(64),

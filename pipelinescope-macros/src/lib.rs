@@ -9,6 +9,8 @@
 extern crate proc_macro;
 use proc_macro::TokenStream;
 
+mod stage;
+
 /// Instruments a function, a method, or every method of an `impl` block.
 #[proc_macro_attribute]
 pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -19,8 +21,7 @@ pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Marks a pipeline stage.
 #[proc_macro_attribute]
 pub fn stage(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = attr;
-    item
+    stage::expand(attr.into(), item.into()).into()
 }
 
 /// Starts a profiling run around `fn main`.
