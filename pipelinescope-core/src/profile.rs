@@ -244,7 +244,9 @@ pub struct StageStats {
     pub own_per_record: Percentiles,
     /// Own time per record handed out, as a histogram.
     pub own_histogram: Histogram,
-    /// Records out per second of own time.
+    /// Records out per second of active time: own time plus time pulling from upstream (the
+    /// time the stage was busy producing its records, without the time its consumer kept it
+    /// waiting). For the last stage of a chain this is the whole chain's rate.
     pub throughput_per_s: f64,
     /// From the first `next` to the first record handed out (mean over invocations).
     pub first_record_ns: u64,
@@ -463,7 +465,11 @@ impl Histogram {
         let mut h = hdrhistogram::Histogram::<u64>::new(self.sigfig.clamp(1, 5))
             .expect("sigfig is clamped to the valid range");
         for &(v, c) in &self.buckets {
-            h.saturating_record_n(v, c);
+            // `record_n` grows the histogram; the saturating form would clamp to its initial
+            // (tiny) range.
+            if h.record_n(v, c).is_err() {
+                h.saturating_record_n(v, c);
+            }
         }
         h
     }

@@ -283,7 +283,11 @@ fn read_thread(
             any = true;
             // The slot's midpoint, in nanoseconds.
             let v = ((low as f64 + (width - 1) as f64 / 2.0) * scale) as u64;
-            a.hist.saturating_record_n(v, count);
+            // `record_n` grows the histogram; the saturating form would clamp to its initial
+            // (tiny) range.
+            if a.hist.record_n(v, count).is_err() {
+                a.hist.saturating_record_n(v, count);
+            }
         });
         if any {
             a.min = a.min.min(s.min_ticks.load(Relaxed));

@@ -912,7 +912,11 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         };
         for &(low, width, count) in &a.buckets {
             let v = ((low as f64 + (width - 1) as f64 / 2.0) * scale) as u64;
-            h.saturating_record_n(v, count);
+            // `record_n` grows the histogram; the saturating form would clamp to its initial
+            // (tiny) range.
+            if h.record_n(v, count).is_err() {
+                h.saturating_record_n(v, count);
+            }
         }
         let count = h.len();
         let (min, max, mean) = if count > 0 {
@@ -1039,3 +1043,4 @@ pub fn bytes_on_this_thread() -> usize {
     }
     n
 }
+
