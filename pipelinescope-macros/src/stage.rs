@@ -447,6 +447,20 @@ fn strip_markers(mut f: ItemFn) -> ItemFn {
 }
 
 fn generate(mut f: ItemFn, args: Args, output: Output, inputs: Vec<Input>) -> TokenStream {
+    // Wrapped inputs are rebound (mutable where they were), so the parameters themselves need
+    // not be `mut`.
+    for arg in f.sig.inputs.iter_mut() {
+        if let FnArg::Typed(pt) = arg {
+            if let Pat::Ident(pi) = &mut *pt.pat {
+                let wrapped = inputs
+                    .iter()
+                    .any(|i| i.ident == pi.ident && matches!(i.use_, InputUse::Iter { .. }));
+                if wrapped {
+                    pi.mutability = None;
+                }
+            }
+        }
+    }
     let krate = args
         .krate
         .map(|p| p.into_token_stream())
