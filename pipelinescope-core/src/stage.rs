@@ -401,7 +401,10 @@ pub struct StageIter<I> {
 impl<I> StageIter<I> {
     /// Wraps the iterator a lazy stage returned.
     #[inline]
-    pub fn new(site: &'static StageSite, inner: I) -> StageIter<I> {
+    pub fn new(site: &'static StageSite, inner: I) -> StageIter<I>
+    where
+        I: Iterator,
+    {
         StageIter {
             inner,
             id: if recording() { site.id() } else { 0 },
@@ -546,7 +549,10 @@ pub struct StageInput<I> {
 impl<I> StageInput<I> {
     /// Wraps an iterator input of the stage `site`.
     #[inline]
-    pub fn new(site: &'static StageSite, inner: I) -> StageInput<I> {
+    pub fn new(site: &'static StageSite, inner: I) -> StageInput<I>
+    where
+        I: Iterator,
+    {
         StageInput {
             inner,
             stage: if recording() { site.id() } else { 0 },
