@@ -105,8 +105,17 @@ struct StageSlot {
     invocations: AtomicU64,
     records_in: AtomicU64,
     records_out: AtomicU64,
+    /// `next` calls of the stage's iterators, and how many of them were timed.
+    calls: AtomicU64,
+    timed_calls: AtomicU64,
+    /// Own and upstream time of the timed `next` calls.
     own_ticks: AtomicU64,
     upstream_ticks: AtomicU64,
+    /// Own time of whole calls (eager stages, construction of lazy iterators): always timed.
+    call_ticks: AtomicU64,
+    /// Gaps between a record out and the next `next` call; the measured ones and their sum.
+    gaps: AtomicU64,
+    wait_samples: AtomicU64,
     wait_ticks: AtomicU64,
     first_ticks: AtomicU64,
     first_count: AtomicU64,
@@ -127,8 +136,13 @@ impl Default for StageSlot {
             invocations: AtomicU64::new(0),
             records_in: AtomicU64::new(0),
             records_out: AtomicU64::new(0),
+            calls: AtomicU64::new(0),
+            timed_calls: AtomicU64::new(0),
             own_ticks: AtomicU64::new(0),
             upstream_ticks: AtomicU64::new(0),
+            call_ticks: AtomicU64::new(0),
+            gaps: AtomicU64::new(0),
+            wait_samples: AtomicU64::new(0),
             wait_ticks: AtomicU64::new(0),
             first_ticks: AtomicU64::new(0),
             first_count: AtomicU64::new(0),
@@ -198,7 +212,34 @@ struct Owner {
     last_out: u32,
     /// Last eager stage that finished at the top level on this thread.
     last_eager: u32,
+    /// Whether the current outermost stage call is timed (everything nested follows it).
+    timing: bool,
+    /// Sampling generator (xorshift), so the timed calls do not alias with periodic work.
+    rng: u64,
 }
+
+impl Owner {
+    /// Whether to time the next outermost call after the exact phase: about one in
+    /// [`SAMPLE_EVERY`], at random.
+    #[inline(always)]
+    fn sample(&mut self) -> bool {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x % SAMPLE_EVERY == 0
+    }
+}
+
+/// Each outermost stage iterator times every one of its first `EXACT_CALLS` `next` calls (and
+/// everything nested in them); after that, one call in about `SAMPLE_EVERY`, chosen at random.
+/// Counts are always exact; times of untimed calls are estimated from the timed ones of the
+/// same stage. Reading the clock costs ~10 ns on some machines, more than a cheap stage's work:
+/// timing every record would distort the pipeline it measures.
+pub const EXACT_CALLS: u64 = 1024;
+/// See [`EXACT_CALLS`].
+pub const SAMPLE_EVERY: u64 = 16;
 
 /// Every stage figure one thread recorded.
 pub struct StageThread {
@@ -227,8 +268,9 @@ fn all_threads() -> Vec<Arc<StageThread>> {
 
 impl StageThread {
     fn new() -> StageThread {
+        let index = NEXT_INDEX.fetch_add(1, Relaxed);
         StageThread {
-            index: NEXT_INDEX.fetch_add(1, Relaxed),
+            index,
             slots: SegVec::default(),
             slot_count: AtomicU32::new(0),
             edges: SegVec::default(),
@@ -241,6 +283,8 @@ impl StageThread {
                 depth: 0,
                 last_out: 0,
                 last_eager: 0,
+                timing: true,
+                rng: 0x9E37_79B9_7F4A_7C15 ^ (u64::from(index) << 17),
             }),
         }
     }
@@ -391,8 +435,13 @@ pub struct StageIter<I> {
     inner: I,
     /// Stage id, 0 when not recording.
     id: u32,
+    /// `next` calls made while this iterator was the outermost stage on its thread.
+    outer_calls: u64,
     first_enter: u64,
+    /// Clock reading when the last record went out, if that call was timed (else 0).
     last_out: u64,
+    /// A record went out and the next `next` call has not come yet.
+    gap_open: bool,
     own_since_out: u64,
     first_done: bool,
     done: bool,
@@ -408,8 +457,10 @@ impl<I> StageIter<I> {
         StageIter {
             inner,
             id: if recording() { site.id() } else { 0 },
+            outer_calls: 0,
             first_enter: 0,
             last_out: 0,
+            gap_open: false,
             own_since_out: 0,
             first_done: false,
             done: false,
@@ -429,10 +480,44 @@ impl<I> StageIter<I> {
         let Some(t) = local() else {
             return f(&mut self.inner);
         };
-        {
-            // SAFETY: owning thread; the borrow ends before the inner call.
+        let (s, timed) = {
+            // SAFETY: owning thread; this borrow ends before the inner call.
             let owner = unsafe { t.owner() };
+            if owner.depth == 0 {
+                self.outer_calls += 1;
+                owner.timing = self.outer_calls <= EXACT_CALLS || owner.sample();
+            }
+            let timed = owner.timing;
+            let s: *const StageSlot = t.slot(owner, self.id);
             t.push(owner, self.id);
+            (s, timed)
+        };
+        // SAFETY: slots never move and live as long as the thread's data.
+        let s = unsafe { &*s };
+        bump(&s.calls, 1);
+        if !timed {
+            if self.gap_open {
+                self.gap_open = false;
+                bump(&s.gaps, 1);
+                if self.last_out != 0 {
+                    // The previous record went out in a timed call: close its gap.
+                    bump(&s.wait_ticks, raw().saturating_sub(self.last_out));
+                    bump(&s.wait_samples, 1);
+                }
+            }
+            self.last_out = 0;
+            let item = f(&mut self.inner);
+            // SAFETY: as above.
+            let owner = unsafe { t.owner() };
+            t.pop(owner, 0);
+            if item.is_some() {
+                bump(&s.records_out, 1);
+                owner.last_out = self.id;
+                self.gap_open = true;
+            } else {
+                self.done = true;
+            }
+            return item;
         }
         let t0 = raw();
         let item = f(&mut self.inner);
@@ -442,10 +527,15 @@ impl<I> StageIter<I> {
         let span = t1.saturating_sub(t0);
         let child = t.pop(owner, span);
         let own = span.saturating_sub(child);
-        let s = t.slot(owner, self.id);
+        bump(&s.timed_calls, 1);
         bump(&s.own_ticks, own);
-        if self.last_out != 0 {
-            bump(&s.wait_ticks, t0.saturating_sub(self.last_out));
+        if self.gap_open {
+            self.gap_open = false;
+            bump(&s.gaps, 1);
+            if self.last_out != 0 {
+                bump(&s.wait_ticks, t0.saturating_sub(self.last_out));
+                bump(&s.wait_samples, 1);
+            }
         }
         if self.first_enter == 0 {
             self.first_enter = t0.max(1);
@@ -456,6 +546,7 @@ impl<I> StageIter<I> {
             s.record_per_record(own_total, 1);
             self.own_since_out = 0;
             self.last_out = t1;
+            self.gap_open = true;
             owner.last_out = self.id;
             if !self.first_done {
                 self.first_done = true;
@@ -502,8 +593,10 @@ impl<I: Clone> Clone for StageIter<I> {
         StageIter {
             inner: self.inner.clone(),
             id: self.id,
+            outer_calls: 0,
             first_enter: 0,
             last_out: 0,
+            gap_open: false,
             own_since_out: 0,
             first_done: false,
             done: self.done,
@@ -570,21 +663,34 @@ impl<I> StageInput<I> {
         let Some(t) = local() else {
             return f(&mut self.inner);
         };
-        {
-            // SAFETY: owning thread; the borrow ends before the inner call.
+        let timed = {
+            // SAFETY: owning thread; this borrow ends before the inner call.
             let owner = unsafe { t.owner() };
             owner.last_out = 0;
-            t.push(owner, 0);
+            if owner.timing {
+                t.push(owner, 0);
+            }
+            owner.timing
+        };
+        let item;
+        let span;
+        if timed {
+            let t0 = raw();
+            item = f(&mut self.inner);
+            span = raw().saturating_sub(t0);
+        } else {
+            item = f(&mut self.inner);
+            span = 0;
         }
-        let t0 = raw();
-        let item = f(&mut self.inner);
-        let t1 = raw();
         // SAFETY: as above.
         let owner = unsafe { t.owner() };
-        let span = t1.saturating_sub(t0);
-        t.pop(owner, span);
+        if timed {
+            t.pop(owner, span);
+        }
         let s = t.slot(owner, self.stage);
-        bump(&s.upstream_ticks, span);
+        if timed {
+            bump(&s.upstream_ticks, span);
+        }
         if item.is_some() {
             bump(&s.records_in, 1);
             let from = owner.last_out;
@@ -684,6 +790,10 @@ pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
         let now = raw();
         let s = t.slot(owner, id);
         s.invoked(now);
+        if owner.depth == 0 {
+            // A whole call is always timed, and so is everything nested in it.
+            owner.timing = true;
+        }
         if eager {
             bump(&s.records_in, records_in);
             // Top-level eager stages called one after another on a thread form a chain.
@@ -725,7 +835,7 @@ impl StageCall {
         let child = t.pop(owner, span);
         let own = span.saturating_sub(child);
         let s = t.slot(owner, id);
-        bump(&s.own_ticks, own);
+        bump(&s.call_ticks, own);
         if !self.eager {
             return;
         }
@@ -841,8 +951,13 @@ struct Acc {
     invocations: u64,
     records_in: u64,
     records_out: u64,
+    calls: u64,
+    timed_calls: u64,
     own_ticks: u64,
     upstream_ticks: u64,
+    call_ticks: u64,
+    gaps: u64,
+    wait_samples: u64,
     wait_ticks: u64,
     first_ticks: u64,
     first_count: u64,
@@ -876,8 +991,13 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             a.invocations += s.invocations.load(Relaxed);
             a.records_in += s.records_in.load(Relaxed);
             a.records_out += s.records_out.load(Relaxed);
+            a.calls += s.calls.load(Relaxed);
+            a.timed_calls += s.timed_calls.load(Relaxed);
             a.own_ticks += s.own_ticks.load(Relaxed);
             a.upstream_ticks += s.upstream_ticks.load(Relaxed);
+            a.call_ticks += s.call_ticks.load(Relaxed);
+            a.gaps += s.gaps.load(Relaxed);
+            a.wait_samples += s.wait_samples.load(Relaxed);
             a.wait_ticks += s.wait_ticks.load(Relaxed);
             a.first_ticks += s.first_ticks.load(Relaxed);
             a.first_count += s.first_count.load(Relaxed);
@@ -907,7 +1027,16 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         .collect();
     let order = pipeline_order(&ids, &edges, |id| accs[id as usize].first_seen);
 
-    let total_own: u64 = ids.iter().map(|&id| ns(accs[id as usize].own_ticks)).sum();
+    // Untimed `next` calls get the mean of the timed ones of the same stage.
+    let scaled = |ticks: u64, n: u64, of: u64| {
+        if of == 0 {
+            0.0
+        } else {
+            ns(ticks) as f64 * (n as f64 / of as f64)
+        }
+    };
+    let own_of = |a: &Acc| ns(a.call_ticks) + scaled(a.own_ticks, a.calls, a.timed_calls) as u64;
+    let total_own: u64 = ids.iter().map(|&id| own_of(&accs[id as usize])).sum();
     let mut out = Vec::with_capacity(ids.len());
     for (pos, &id) in order.iter().enumerate() {
         let site = sites[id as usize - 1];
@@ -930,8 +1059,8 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         } else {
             (0, 0, 0.0)
         };
-        let own_ns = ns(a.own_ticks);
-        let upstream_ns = ns(a.upstream_ticks);
+        let own_ns = own_of(a);
+        let upstream_ns = scaled(a.upstream_ticks, a.calls, a.timed_calls) as u64;
         let active_s = (own_ns + upstream_ns) as f64 / 1e9;
         let p = if wall_ns > 0 {
             (own_ns as f64 / wall_ns as f64).clamp(0.0, 0.999)
@@ -955,7 +1084,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             },
             own_ns,
             upstream_ns,
-            downstream_wait_ns: ns(a.wait_ticks),
+            downstream_wait_ns: scaled(a.wait_ticks, a.gaps, a.wait_samples) as u64,
             own_per_record: Percentiles::from_hdr(&h, min, max, mean),
             own_histogram: Histogram::from_hdr(&h),
             throughput_per_s: if active_s > 0.0 {

@@ -63,7 +63,7 @@ fn own_times_add_up_to_the_wall_time() {
     assert!(s.own_ns >= 5_000_000, "{}", s.own_ns);
     // Work's upstream time is the generator's time.
     let up = w.upstream_ns as f64 / g.own_ns as f64;
-    assert!((0.95..1.2).contains(&up), "upstream/gen own {up}");
+    assert!((0.95..1.5).contains(&up), "upstream/gen own {up}");
     // One histogram value per record, summing to (about) the own time.
     assert_eq!(w.own_histogram.count(), 500);
     let mean_err = (w.own_per_record.mean_ns * 500.0 / w.own_ns as f64 - 1.0).abs();
@@ -160,7 +160,10 @@ fn threads_aggregate_exactly() {
     assert_eq!(src.records_out, 800_100);
     assert_eq!((odd.records_in, odd.records_out), (800_100, 400_050));
     assert_eq!(odd.exhausted, 81);
-    assert_eq!(odd.own_histogram.count(), 400_050);
+    // Every record of each iterator's first 1,024 `next` calls is timed, then about one in 16:
+    // the histogram holds the timed records.
+    let timed = odd.own_histogram.count();
+    assert!(timed >= 80 * 1_024 + 50 && timed < 80 * (1_024 + 4_000 / 8) + 50, "{timed}");
     assert_eq!((e.records_in, e.records_out, e.invocations), (400_000, 400_000, 80));
     let p = pipelinescope::snapshot();
     let edge = p
