@@ -162,9 +162,20 @@ fn best(rounds: u32, mut f: impl FnMut() -> u64) -> Duration {
 }
 
 fn main() {
+    if let Ok(which) = std::env::var("STAGE_BENCH_ONLY") {
+        // For profilers: one case in a loop.
+        for _ in 0..200 {
+            match which.as_str() {
+                "sensor_bare" => black_box(sensor_bare::run()),
+                _ => black_box(sensor_staged::run()),
+            };
+        }
+        return;
+    }
     // Interleave the two versions so drifting clocks and neighbours hit both alike.
     let mut chain = (Duration::MAX, Duration::MAX);
     let mut sensor = (Duration::MAX, Duration::MAX);
+    let mut sensor_off = Duration::MAX;
     for _ in 0..5 {
         chain.0 = chain.0.min(best(3, || {
             bare::offset(bare::scale(bare::keep(bare::source(N)))).fold(0, u64::wrapping_add)
@@ -175,6 +186,11 @@ fn main() {
         }));
         sensor.0 = sensor.0.min(best(3, || sensor_bare::run() as u64));
         sensor.1 = sensor.1.min(best(3, || sensor_staged::run() as u64));
+        // The same stages with recording switched off at run time: what the wrappers cost by
+        // their mere presence (the forwarding layers), without any measuring.
+        pipelinescope::set_recording(false);
+        sensor_off = sensor_off.min(best(3, || sensor_staged::run() as u64));
+        pipelinescope::set_recording(true);
     }
     // Records through each stage: the source and the filter see N, the two maps 7/8 of N.
     let stage_records = (2 * N + 2 * (N / 8 * 7)) as f64;
@@ -191,6 +207,11 @@ fn main() {
         "  bare {:>8.3} ms   staged {:>8.3} ms   change {change:+.1}%",
         sensor.0.as_secs_f64() * 1e3,
         sensor.1.as_secs_f64() * 1e3
+    );
+    println!(
+        "  staged, recording off at run time {:>8.3} ms   change {:+.1}%",
+        sensor_off.as_secs_f64() * 1e3,
+        100.0 * (sensor_off.as_secs_f64() / sensor.0.as_secs_f64() - 1.0)
     );
     let p = pipelinescope::snapshot();
     let recorded: u64 = p.stages.iter().map(|s| s.records_out).sum();

@@ -192,11 +192,10 @@ struct EdgeSlot {
 
 const MAX_DEPTH: usize = 64;
 
-/// One open stage activity on the thread's stack: a stage's `next` or call (`stage != 0`), or a
-/// pull from upstream (`stage == 0`).
+/// One open timed activity on the thread's stack: a stage's `next` or call, or a pull from
+/// upstream.
 #[derive(Clone, Copy, Default)]
 struct Frame {
-    stage: u32,
     /// Time of nested activity accounted elsewhere (nested stages, upstream pulls).
     child: u64,
 }
@@ -208,42 +207,64 @@ struct Owner {
     edges: Vec<(u32, u32, *const EdgeSlot)>,
     frames: [Frame; MAX_DEPTH],
     depth: usize,
-    /// Stage that last handed a record out on this thread (0: none since the last pull began).
-    last_out: u32,
     /// Last eager stage that finished at the top level on this thread.
     last_eager: u32,
-    /// Whether the current outermost stage call is timed (everything nested follows it).
-    timing: bool,
-    /// Sampling generator (xorshift), so the timed calls do not alias with periodic work.
-    rng: u64,
 }
 
-impl Owner {
-    /// Whether to time the next outermost call after the exact phase: about one in
-    /// [`SAMPLE_EVERY`], at random.
-    #[inline(always)]
-    fn sample(&mut self) -> bool {
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.rng = x;
-        x % SAMPLE_EVERY == 0
+/// Each outermost stage iterator (one whose `next` is not called from inside another stage)
+/// times every one of its first `EXACT_CALLS` `next` calls, and everything nested in them; after
+/// that, about one call in `SAMPLE_EVERY`, at random so that periodic work does not alias.
+/// Counts are always exact; the time of untimed calls is estimated from the timed calls of the
+/// same stage. Reading the clock costs ~10 ns on some machines, more than a cheap stage's own
+/// work: timing every record would distort the pipeline being measured.
+pub const EXACT_CALLS: u64 = 1024;
+/// See [`EXACT_CALLS`].
+pub const SAMPLE_EVERY: u32 = 16;
+
+/// No stage call is open on this thread.
+const IDLE: u8 = 0;
+/// The open outermost stage call is timed, and so is everything nested in it.
+const TIMED: u8 = 1;
+/// The open outermost stage call only counts.
+const COUNTING: u8 = 2;
+
+thread_local! {
+    /// IDLE, TIMED or COUNTING. A plain `const` cell: reading it is one thread-local load.
+    static MODE: Cell<u8> = const { Cell::new(IDLE) };
+    /// Stage that last handed a record out on this thread (0: none since the last pull began).
+    static LAST_OUT: Cell<u32> = const { Cell::new(0) };
+    /// This thread's published current stage (`ThreadData::current_stage`), once known.
+    static CURRENT: Cell<*const AtomicU32> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Publishes `stage` as this thread's current stage; returns the previous one to restore.
+#[inline(always)]
+fn publish(stage: u32) -> u32 {
+    let p = CURRENT.with(Cell::get);
+    if p.is_null() {
+        return 0;
+    }
+    // SAFETY: points into a `ThreadData` that the function recorder keeps alive.
+    let a = unsafe { &*p };
+    let prev = a.load(Relaxed);
+    a.store(stage, Relaxed);
+    prev
+}
+
+#[inline(always)]
+fn restore(stage: u32) {
+    let p = CURRENT.with(Cell::get);
+    if !p.is_null() {
+        // SAFETY: as in `publish`.
+        unsafe { &*p }.store(stage, Relaxed);
     }
 }
 
-/// Each outermost stage iterator times every one of its first `EXACT_CALLS` `next` calls (and
-/// everything nested in them); after that, one call in about `SAMPLE_EVERY`, chosen at random.
-/// Counts are always exact; times of untimed calls are estimated from the timed ones of the
-/// same stage. Reading the clock costs ~10 ns on some machines, more than a cheap stage's work:
-/// timing every record would distort the pipeline it measures.
-pub const EXACT_CALLS: u64 = 1024;
-/// See [`EXACT_CALLS`].
-pub const SAMPLE_EVERY: u64 = 16;
+/// Seeds for the per-iterator sampling generators.
+static SEEDS: AtomicU32 = AtomicU32::new(0x9E37_79B9);
 
 /// Every stage figure one thread recorded.
 pub struct StageThread {
-    index: u32,
     slots: SegVec<StageSlot>,
     slot_count: AtomicU32,
     edges: SegVec<EdgeSlot>,
@@ -260,7 +281,6 @@ unsafe impl Sync for StageThread {}
 unsafe impl Send for StageThread {}
 
 static THREADS: Mutex<Vec<Arc<StageThread>>> = Mutex::new(Vec::new());
-static NEXT_INDEX: AtomicU32 = AtomicU32::new(1);
 
 fn all_threads() -> Vec<Arc<StageThread>> {
     THREADS.lock().unwrap_or_else(PoisonError::into_inner).clone()
@@ -268,9 +288,7 @@ fn all_threads() -> Vec<Arc<StageThread>> {
 
 impl StageThread {
     fn new() -> StageThread {
-        let index = NEXT_INDEX.fetch_add(1, Relaxed);
         StageThread {
-            index,
             slots: SegVec::default(),
             slot_count: AtomicU32::new(0),
             edges: SegVec::default(),
@@ -281,10 +299,7 @@ impl StageThread {
                 edges: Vec::new(),
                 frames: [Frame::default(); MAX_DEPTH],
                 depth: 0,
-                last_out: 0,
                 last_eager: 0,
-                timing: true,
-                rng: 0x9E37_79B9_7F4A_7C15 ^ (u64::from(index) << 17),
             }),
         }
     }
@@ -344,12 +359,11 @@ impl StageThread {
     }
 
     #[inline(always)]
-    fn push(&self, owner: &mut Owner, stage: u32) {
+    fn push(&self, owner: &mut Owner) {
         if let Some(f) = owner.frames.get_mut(owner.depth) {
-            *f = Frame { stage, child: 0 };
+            *f = Frame { child: 0 };
         }
         owner.depth += 1;
-        self.publish(stage);
     }
 
     /// Closes the innermost frame, charging `span` to its parent; returns the frame's child time.
@@ -357,23 +371,10 @@ impl StageThread {
     fn pop(&self, owner: &mut Owner, span: u64) -> u64 {
         owner.depth = owner.depth.saturating_sub(1);
         let child = owner.frames.get(owner.depth).map_or(0, |f| f.child);
-        let parent = owner.depth.checked_sub(1).and_then(|d| owner.frames.get_mut(d));
-        let current = match parent {
-            Some(p) => {
-                p.child += span;
-                p.stage
-            }
-            None => 0,
-        };
-        self.publish(current);
-        child
-    }
-
-    #[inline(always)]
-    fn publish(&self, stage: u32) {
-        if let Some(td) = self.td {
-            td.current_stage.store(stage, Relaxed);
+        if let Some(p) = owner.depth.checked_sub(1).and_then(|d| owner.frames.get_mut(d)) {
+            p.child += span;
         }
+        child
     }
 }
 
@@ -412,6 +413,9 @@ fn local() -> Option<&'static StageThread> {
 fn init_local() -> Option<&'static StageThread> {
     EXIT.try_with(|_| ()).ok()?;
     let st = Arc::new(StageThread::new());
+    if let Some(td) = st.td {
+        CURRENT.with(|c| c.set(&td.current_stage));
+    }
     let p = Arc::as_ptr(&st);
     THREADS.lock().unwrap_or_else(PoisonError::into_inner).push(st);
     LOCAL.with(|l| l.set(p));
@@ -426,15 +430,44 @@ fn recording() -> bool {
 
 // ---- lazy stages ----------------------------------------------------------------------------
 
-/// A lazy stage's output iterator: forwards to the stage's iterator and times every `next`.
+/// Counts an iterator gathered between timed calls, added to its thread's slot on the next
+/// timed call and when it drops (so nothing is written to shared memory on untimed calls).
+#[derive(Clone, Copy, Default)]
+struct Pending {
+    calls: u64,
+    out: u64,
+    gaps: u64,
+    wait_samples: u64,
+    wait_ticks: u64,
+}
+
+impl Pending {
+    #[inline(always)]
+    fn flush(&mut self, s: &StageSlot) {
+        if self.calls == 0 && self.gaps == 0 {
+            return;
+        }
+        bump(&s.calls, self.calls);
+        bump(&s.records_out, self.out);
+        bump(&s.gaps, self.gaps);
+        bump(&s.wait_samples, self.wait_samples);
+        bump(&s.wait_ticks, self.wait_ticks);
+        *self = Pending::default();
+    }
+}
+
+/// A lazy stage's output iterator: forwards to the stage's iterator and times its `next` calls.
 ///
 /// Own time is the time inside `next` minus the time pulling from upstream (through
 /// [`StageInput`]) and inside nested stages; downstream wait is the time between handing a record
-/// out and the next call to `next`.
+/// out and the next call to `next`. See [`EXACT_CALLS`] for which calls are timed.
 pub struct StageIter<I> {
     inner: I,
     /// Stage id, 0 when not recording.
     id: u32,
+    /// Outermost calls left until the next timed one (after the exact phase).
+    countdown: u32,
+    rng: u32,
     /// `next` calls made while this iterator was the outermost stage on its thread.
     outer_calls: u64,
     first_enter: u64,
@@ -445,6 +478,7 @@ pub struct StageIter<I> {
     own_since_out: u64,
     first_done: bool,
     done: bool,
+    pending: Pending,
 }
 
 impl<I> StageIter<I> {
@@ -454,9 +488,16 @@ impl<I> StageIter<I> {
     where
         I: Iterator,
     {
+        let on = recording();
         StageIter {
             inner,
-            id: if recording() { site.id() } else { 0 },
+            id: if on { site.id() } else { 0 },
+            countdown: 0,
+            rng: if on {
+                SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1
+            } else {
+                1
+            },
             outer_calls: 0,
             first_enter: 0,
             last_out: 0,
@@ -464,6 +505,7 @@ impl<I> StageIter<I> {
             own_since_out: 0,
             first_done: false,
             done: false,
+            pending: Pending::default(),
         }
     }
 
@@ -472,61 +514,106 @@ impl<I> StageIter<I> {
         &self.inner
     }
 
+    /// Whether this outermost call is timed.
+    #[inline(always)]
+    fn sample(&mut self) -> bool {
+        self.outer_calls += 1;
+        if self.outer_calls <= EXACT_CALLS {
+            return true;
+        }
+        if self.countdown > 0 {
+            self.countdown -= 1;
+            return false;
+        }
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        // Uniform in 0..2n-1: a mean gap of n-1 untimed calls, one timed call in n.
+        self.countdown = x % (2 * SAMPLE_EVERY - 1);
+        true
+    }
+
     #[inline(always)]
     fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
         if self.id == 0 {
             return f(&mut self.inner);
         }
-        let Some(t) = local() else {
-            return f(&mut self.inner);
-        };
-        let (s, timed) = {
-            // SAFETY: owning thread; this borrow ends before the inner call.
-            let owner = unsafe { t.owner() };
-            if owner.depth == 0 {
-                self.outer_calls += 1;
-                owner.timing = self.outer_calls <= EXACT_CALLS || owner.sample();
-            }
-            let timed = owner.timing;
-            let s: *const StageSlot = t.slot(owner, self.id);
-            t.push(owner, self.id);
-            (s, timed)
-        };
-        // SAFETY: slots never move and live as long as the thread's data.
-        let s = unsafe { &*s };
-        bump(&s.calls, 1);
-        if !timed {
-            if self.gap_open {
-                self.gap_open = false;
-                bump(&s.gaps, 1);
-                if self.last_out != 0 {
-                    // The previous record went out in a timed call: close its gap.
-                    bump(&s.wait_ticks, raw().saturating_sub(self.last_out));
-                    bump(&s.wait_samples, 1);
-                }
-            }
-            self.last_out = 0;
-            let item = f(&mut self.inner);
-            // SAFETY: as above.
-            let owner = unsafe { t.owner() };
-            t.pop(owner, 0);
-            if item.is_some() {
-                bump(&s.records_out, 1);
-                owner.last_out = self.id;
-                self.gap_open = true;
-            } else {
-                self.done = true;
-            }
-            return item;
+        let mode = MODE.with(Cell::get);
+        let outer = mode == IDLE;
+        let timed = if outer { self.sample() } else { mode == TIMED };
+        if outer {
+            MODE.with(|m| m.set(if timed { TIMED } else { COUNTING }));
         }
-        let t0 = raw();
+        // The inner `next` is called in exactly one place, so it inlines into this `next`
+        // whatever the path; the timed bookkeeping stays out of line.
+        let open = if timed {
+            self.timed_enter()
+        } else {
+            self.count_enter();
+            None
+        };
+        let prev = publish(self.id);
         let item = f(&mut self.inner);
+        restore(prev);
+        if outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        match open {
+            Some(open) => self.timed_exit(open, item.is_some()),
+            None if item.is_some() => {
+                self.pending.out += 1;
+                self.gap_open = true;
+                LAST_OUT.with(|l| l.set(self.id));
+            }
+            None => self.done = true,
+        }
+        item
+    }
+
+    /// Start of an untimed call: counts only, in the iterator itself.
+    #[inline(always)]
+    fn count_enter(&mut self) {
+        let p = &mut self.pending;
+        p.calls += 1;
+        if self.gap_open {
+            self.gap_open = false;
+            p.gaps += 1;
+            if self.last_out != 0 {
+                // The previous record went out in a timed call: close its gap.
+                p.wait_ticks += raw().saturating_sub(self.last_out);
+                p.wait_samples += 1;
+                self.last_out = 0;
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn timed_enter(&mut self) -> Option<Open> {
+        let t = local()?;
+        // SAFETY: owning thread; this borrow ends before the inner call.
+        let owner = unsafe { t.owner() };
+        t.push(owner);
+        let slot = t.slot(owner, self.id);
+        Some(Open {
+            t,
+            slot,
+            t0: raw(),
+        })
+    }
+
+    #[inline(never)]
+    fn timed_exit(&mut self, open: Open, some: bool) {
         let t1 = raw();
-        // SAFETY: as above.
+        let Open { t, slot: s, t0 } = open;
+        // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let span = t1.saturating_sub(t0);
         let child = t.pop(owner, span);
         let own = span.saturating_sub(child);
+        self.pending.calls += 1;
+        self.pending.flush(s);
         bump(&s.timed_calls, 1);
         bump(&s.own_ticks, own);
         if self.gap_open {
@@ -541,13 +628,13 @@ impl<I> StageIter<I> {
             self.first_enter = t0.max(1);
         }
         let own_total = self.own_since_out + own;
-        if item.is_some() {
+        if some {
             bump(&s.records_out, 1);
             s.record_per_record(own_total, 1);
             self.own_since_out = 0;
             self.last_out = t1;
             self.gap_open = true;
-            owner.last_out = self.id;
+            LAST_OUT.with(|l| l.set(self.id));
             if !self.first_done {
                 self.first_done = true;
                 bump(&s.first_ticks, t1.saturating_sub(self.first_enter));
@@ -558,8 +645,14 @@ impl<I> StageIter<I> {
             self.last_out = 0;
             self.done = true;
         }
-        item
     }
+}
+
+/// A timed call in progress.
+struct Open {
+    t: &'static StageThread,
+    slot: &'static StageSlot,
+    t0: u64,
 }
 
 impl<I: Iterator> Iterator for StageIter<I> {
@@ -593,6 +686,8 @@ impl<I: Clone> Clone for StageIter<I> {
         StageIter {
             inner: self.inner.clone(),
             id: self.id,
+            countdown: 0,
+            rng: self.rng.rotate_left(7) | 1,
             outer_calls: 0,
             first_enter: 0,
             last_out: 0,
@@ -600,6 +695,7 @@ impl<I: Clone> Clone for StageIter<I> {
             own_since_out: 0,
             first_done: false,
             done: self.done,
+            pending: Pending::default(),
         }
     }
 }
@@ -619,6 +715,7 @@ impl<I> Drop for StageIter<I> {
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let s = t.slot(owner, self.id);
+        self.pending.flush(s);
         if self.done {
             bump(&s.exhausted, 1);
         } else {
@@ -633,10 +730,11 @@ pub struct StageInput<I> {
     inner: I,
     /// The consuming stage's id, 0 when not recording.
     stage: u32,
-    /// Cached edge: thread index, upstream stage and edge index on that thread.
-    edge_thread: u32,
+    /// Records in not yet added to the thread's slot.
+    pending_in: u64,
+    /// The upstream stage of the last record, and records from it not yet added to its edge.
     edge_from: u32,
-    edge_idx: u32,
+    pending_edge: u64,
 }
 
 impl<I> StageInput<I> {
@@ -649,9 +747,9 @@ impl<I> StageInput<I> {
         StageInput {
             inner,
             stage: if recording() { site.id() } else { 0 },
-            edge_thread: 0,
+            pending_in: 0,
             edge_from: 0,
-            edge_idx: 0,
+            pending_edge: 0,
         }
     }
 
@@ -660,58 +758,77 @@ impl<I> StageInput<I> {
         if self.stage == 0 {
             return f(&mut self.inner);
         }
-        let Some(t) = local() else {
-            return f(&mut self.inner);
-        };
-        let timed = {
-            // SAFETY: owning thread; this borrow ends before the inner call.
-            let owner = unsafe { t.owner() };
-            owner.last_out = 0;
-            if owner.timing {
-                t.push(owner, 0);
-            }
-            owner.timing
-        };
-        let item;
-        let span;
-        if timed {
-            let t0 = raw();
-            item = f(&mut self.inner);
-            span = raw().saturating_sub(t0);
+        LAST_OUT.with(|l| l.set(0));
+        let open = if MODE.with(Cell::get) == TIMED {
+            self.timed_enter()
         } else {
-            item = f(&mut self.inner);
-            span = 0;
-        }
-        // SAFETY: as above.
-        let owner = unsafe { t.owner() };
-        if timed {
-            t.pop(owner, span);
-        }
-        let s = t.slot(owner, self.stage);
-        if timed {
-            bump(&s.upstream_ticks, span);
+            None
+        };
+        let prev = publish(0);
+        let item = f(&mut self.inner);
+        restore(prev);
+        if let Some(open) = open {
+            self.timed_exit(open);
         }
         if item.is_some() {
-            bump(&s.records_in, 1);
-            let from = owner.last_out;
-            if from != 0 {
-                self.count_edge(t, owner, from);
+            self.pending_in += 1;
+            let from = LAST_OUT.with(Cell::get);
+            if from != self.edge_from {
+                self.switch_edge(from);
             }
+            self.pending_edge += 1;
         }
         item
     }
 
-    #[inline(always)]
-    fn count_edge(&mut self, t: &StageThread, owner: &mut Owner, from: u32) {
-        if self.edge_thread != t.index || self.edge_from != from {
-            self.edge_idx = t.edge(owner, from, self.stage) as u32;
-            self.edge_thread = t.index;
-            self.edge_from = from;
+    #[inline(never)]
+    fn timed_enter(&mut self) -> Option<Open> {
+        let t = local()?;
+        // SAFETY: owning thread; this borrow ends before the inner call.
+        let owner = unsafe { t.owner() };
+        t.push(owner);
+        let slot = t.slot(owner, self.stage);
+        Some(Open {
+            t,
+            slot,
+            t0: raw(),
+        })
+    }
+
+    #[inline(never)]
+    fn timed_exit(&mut self, open: Open) {
+        let span = raw().saturating_sub(open.t0);
+        let t = open.t;
+        // SAFETY: owning thread, no other borrow alive.
+        let owner = unsafe { t.owner() };
+        t.pop(owner, span);
+        bump(&open.slot.upstream_ticks, span);
+        self.flush(t, owner);
+    }
+
+    /// Adds the pending counts to the current thread's slots.
+    fn flush(&mut self, t: &StageThread, owner: &mut Owner) {
+        if self.pending_in > 0 {
+            let s = t.slot(owner, self.stage);
+            bump(&s.records_in, std::mem::take(&mut self.pending_in));
         }
-        if let Some(e) = owner.edges.get(self.edge_idx as usize) {
+        if self.pending_edge > 0 && self.edge_from != 0 {
+            let e = t.edge(owner, self.edge_from, self.stage);
             // SAFETY: edge slots never move and live as long as the thread's data.
-            bump(&unsafe { &*e.2 }.records, 1);
+            bump(&unsafe { &*owner.edges[e].2 }.records, self.pending_edge);
         }
+        self.pending_edge = 0;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn switch_edge(&mut self, from: u32) {
+        if let Some(t) = local() {
+            // SAFETY: owning thread, no other borrow alive.
+            let owner = unsafe { t.owner() };
+            self.flush(t, owner);
+        }
+        self.edge_from = from;
     }
 }
 
@@ -745,9 +862,9 @@ impl<I: Clone> Clone for StageInput<I> {
         StageInput {
             inner: self.inner.clone(),
             stage: self.stage,
-            edge_thread: 0,
+            pending_in: 0,
             edge_from: 0,
-            edge_idx: 0,
+            pending_edge: 0,
         }
     }
 }
@@ -758,42 +875,56 @@ impl<I: std::fmt::Debug> std::fmt::Debug for StageInput<I> {
     }
 }
 
+impl<I> Drop for StageInput<I> {
+    fn drop(&mut self) {
+        if self.stage == 0 {
+            return;
+        }
+        if let Some(t) = local() {
+            // SAFETY: owning thread, no other borrow alive.
+            let owner = unsafe { t.owner() };
+            self.flush(t, owner);
+        }
+    }
+}
+
 // ---- calls (eager stages, and the construction of lazy ones) --------------------------------
 
 /// One call of a stage function, timed from entry to [`StageCall::finish`] (or drop, when the
-/// call unwinds). For a lazy stage this is the construction of its iterator.
+/// call unwinds). For a lazy stage this is the construction of its iterator. A call is always
+/// timed, and so is everything nested in it.
 #[must_use = "the call is timed until it is finished or dropped"]
 pub struct StageCall {
     /// Stage id, 0 when not recording.
     id: u32,
     eager: bool,
+    prev_mode: u8,
+    prev_stage: u32,
     t0: u64,
-    records_in: u64,
 }
 
 /// Opens a call of the stage `site` that took `records_in` records from collection inputs.
 #[inline]
 pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
+    let off = StageCall {
+        id: 0,
+        eager: false,
+        prev_mode: IDLE,
+        prev_stage: 0,
+        t0: 0,
+    };
     if !recording() {
-        return StageCall {
-            id: 0,
-            eager: false,
-            t0: 0,
-            records_in,
-        };
+        return off;
     }
+    let Some(t) = local() else { return off };
     let id = site.id();
     let eager = site.kind == StageKind::Eager;
-    if let Some(t) = local() {
+    {
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let now = raw();
         let s = t.slot(owner, id);
         s.invoked(now);
-        if owner.depth == 0 {
-            // A whole call is always timed, and so is everything nested in it.
-            owner.timing = true;
-        }
         if eager {
             bump(&s.records_in, records_in);
             // Top-level eager stages called one after another on a thread form a chain.
@@ -803,13 +934,15 @@ pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
                 bump(&unsafe { &*owner.edges[e].2 }.records, records_in);
             }
         }
-        t.push(owner, id);
+        t.push(owner);
     }
+    let prev_mode = MODE.with(|m| m.replace(TIMED));
     StageCall {
         id,
         eager,
+        prev_mode,
+        prev_stage: publish(id),
         t0: raw(),
-        records_in,
     }
 }
 
@@ -828,6 +961,8 @@ impl StageCall {
         }
         let id = std::mem::replace(&mut self.id, 0);
         let t1 = raw();
+        restore(self.prev_stage);
+        MODE.with(|m| m.set(self.prev_mode));
         let Some(t) = local() else { return };
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
@@ -839,7 +974,6 @@ impl StageCall {
         if !self.eager {
             return;
         }
-        let _ = self.records_in;
         match out {
             Some(n) => {
                 bump(&s.records_out, n);
