@@ -46,17 +46,20 @@ pub fn set_recording(on: bool) {
 fn process_wall_ns() -> u64 {
     use std::sync::OnceLock;
     static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-    EPOCH.get_or_init(std::time::Instant::now).elapsed().as_nanos() as u64
+    EPOCH
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_nanos() as u64
 }
 
 /// What the macros expand to. Not part of the public API: names and signatures here may change
 /// in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use pipelinescope_core::profile::StageKind;
     pub use pipelinescope_core::recorder::{Guard, Instrumented, enter, instrument_future};
     pub use pipelinescope_core::site::{Site, SiteKind};
     pub use pipelinescope_core::stage::{
         Records, StageCall, StageInput, StageIter, StageSite, call as stage_call,
     };
-    pub use pipelinescope_core::profile::StageKind;
 }

@@ -447,7 +447,11 @@ impl Profile {
     /// Functions sorted by descending cumulative time.
     pub fn by_cumulative(&self) -> Vec<&FunctionStats> {
         let mut v: Vec<_> = self.functions.iter().collect();
-        v.sort_by(|a, b| b.cumulative_ns.cmp(&a.cumulative_ns).then(a.name.cmp(&b.name)));
+        v.sort_by(|a, b| {
+            b.cumulative_ns
+                .cmp(&a.cumulative_ns)
+                .then(a.name.cmp(&b.name))
+        });
         v
     }
 

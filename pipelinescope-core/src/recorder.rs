@@ -133,7 +133,10 @@ static NEXT_INDEX: AtomicU32 = AtomicU32::new(0);
 
 /// Every thread's data recorded so far, live and finished.
 pub(crate) fn all_threads() -> Vec<Arc<ThreadData>> {
-    THREADS.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    THREADS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 fn forget_thread(td: *const ThreadData) {
@@ -330,7 +333,11 @@ impl ThreadData {
         let owner = unsafe { &*self.owner.get() };
         n += owner.stack.capacity() * std::mem::size_of::<Frame>();
         n += owner.nodes.capacity() * std::mem::size_of::<OwnerNode>();
-        n += owner.nodes.iter().map(|o| o.children.capacity() * 8).sum::<usize>();
+        n += owner
+            .nodes
+            .iter()
+            .map(|o| o.children.capacity() * 8)
+            .sum::<usize>();
         n += owner.sites.capacity() * 8;
         n
     }

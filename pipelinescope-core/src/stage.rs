@@ -283,7 +283,10 @@ unsafe impl Send for StageThread {}
 static THREADS: Mutex<Vec<Arc<StageThread>>> = Mutex::new(Vec::new());
 
 fn all_threads() -> Vec<Arc<StageThread>> {
-    THREADS.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    THREADS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
 }
 
 impl StageThread {
@@ -371,7 +374,11 @@ impl StageThread {
     fn pop(&self, owner: &mut Owner, span: u64) -> u64 {
         owner.depth = owner.depth.saturating_sub(1);
         let child = owner.frames.get(owner.depth).map_or(0, |f| f.child);
-        if let Some(p) = owner.depth.checked_sub(1).and_then(|d| owner.frames.get_mut(d)) {
+        if let Some(p) = owner
+            .depth
+            .checked_sub(1)
+            .and_then(|d| owner.frames.get_mut(d))
+        {
             p.child += span;
         }
         child
@@ -380,7 +387,7 @@ impl StageThread {
 
 // ---- the thread-local handle ----------------------------------------------------------------
 
-const DEAD: *const StageThread = 1 as *const StageThread;
+const DEAD: *const StageThread = std::ptr::dangling::<StageThread>();
 
 thread_local! {
     static LOCAL: Cell<*const StageThread> = const { Cell::new(std::ptr::null()) };
@@ -417,7 +424,10 @@ fn init_local() -> Option<&'static StageThread> {
         CURRENT.with(|c| c.set(&td.current_stage));
     }
     let p = Arc::as_ptr(&st);
-    THREADS.lock().unwrap_or_else(PoisonError::into_inner).push(st);
+    THREADS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(st);
     LOCAL.with(|l| l.set(p));
     // SAFETY: just registered; see `local`.
     Some(unsafe { &*p })
@@ -596,11 +606,7 @@ impl<I> StageIter<I> {
         let owner = unsafe { t.owner() };
         t.push(owner);
         let slot = t.slot(owner, self.id);
-        Some(Open {
-            t,
-            slot,
-            t0: raw(),
-        })
+        Some(Open { t, slot, t0: raw() })
     }
 
     #[inline(never)]
@@ -702,7 +708,9 @@ impl<I: Clone> Clone for StageIter<I> {
 
 impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageIter").field("inner", &self.inner).finish()
+        f.debug_struct("StageIter")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
@@ -788,11 +796,7 @@ impl<I> StageInput<I> {
         let owner = unsafe { t.owner() };
         t.push(owner);
         let slot = t.slot(owner, self.stage);
-        Some(Open {
-            t,
-            slot,
-            t0: raw(),
-        })
+        Some(Open { t, slot, t0: raw() })
     }
 
     #[inline(never)]
@@ -871,7 +875,9 @@ impl<I: Clone> Clone for StageInput<I> {
 
 impl<I: std::fmt::Debug> std::fmt::Debug for StageInput<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageInput").field("inner", &self.inner).finish()
+        f.debug_struct("StageInput")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
@@ -978,8 +984,8 @@ impl StageCall {
             Some(n) => {
                 bump(&s.records_out, n);
                 bump(&s.exhausted, 1);
-                if n > 0 {
-                    s.record_per_record(own / n, n);
+                if let Some(per) = own.checked_div(n) {
+                    s.record_per_record(per, n);
                     bump(&s.first_ticks, span);
                     bump(&s.first_count, 1);
                 }
@@ -1144,7 +1150,8 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             if fs != 0 && (a.first_seen == 0 || fs < a.first_seen) {
                 a.first_seen = fs;
             }
-            s.hist.for_each(|low, width, count| a.buckets.push((low, width, count)));
+            s.hist
+                .for_each(|low, width, count| a.buckets.push((low, width, count)));
         }
         for i in 0..t.edge_count.load(Acquire) as usize {
             let Some(e) = t.edges.get(i) else { break };
@@ -1189,7 +1196,11 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         }
         let count = h.len();
         let (min, max, mean) = if count > 0 {
-            (ns(a.min), ns(a.max), a.hist_sum as f64 * scale / count as f64)
+            (
+                ns(a.min),
+                ns(a.max),
+                a.hist_sum as f64 * scale / count as f64,
+            )
         } else {
             (0, 0, 0.0)
         };
@@ -1226,11 +1237,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             } else {
                 0.0
             },
-            first_record_ns: if a.first_count > 0 {
-                ns(a.first_ticks) / a.first_count
-            } else {
-                0
-            },
+            first_record_ns: ns(a.first_ticks).checked_div(a.first_count).unwrap_or(0),
             exhausted: a.exhausted,
             dropped_early: a.dropped,
             share_of_pipeline: if total_own > 0 {
@@ -1291,9 +1298,9 @@ fn pipeline_order(
         let ready = left
             .iter()
             .position(|&id| {
-                edges.keys().all(|&(f, t)| {
-                    t != id || f == id || placed.contains(&f) || !left.contains(&f)
-                })
+                edges
+                    .keys()
+                    .all(|&(f, t)| t != id || f == id || placed.contains(&f) || !left.contains(&f))
             })
             .unwrap_or(0);
         placed.push(left.remove(ready));
@@ -1312,4 +1319,3 @@ pub fn bytes_on_this_thread() -> usize {
     }
     n
 }
-

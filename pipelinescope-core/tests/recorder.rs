@@ -43,7 +43,10 @@ fn nested_recursive_and_threaded() {
     assert_eq!(o.calls, 5);
     assert_eq!(i.calls, 10);
     let err = (o.self_ns + i.cumulative_ns) as f64 / o.cumulative_ns as f64 - 1.0;
-    assert!(err.abs() < 0.01, "self + children vs cumulative off by {err}");
+    assert!(
+        err.abs() < 0.01,
+        "self + children vs cumulative off by {err}"
+    );
     assert_eq!(i.self_ns, i.cumulative_ns);
 
     let t = std::time::Instant::now();

@@ -188,7 +188,10 @@ fn strip(ty: &Type) -> &Type {
 fn is_collection(ty: &Type) -> bool {
     match strip(ty) {
         Type::Slice(_) | Type::Array(_) => true,
-        Type::Reference(r) => is_collection(&r.elem) || matches!(strip(&r.elem), Type::Path(p) if last_ident(&p.path).is_some_and(|i| i == "str")),
+        Type::Reference(r) => {
+            is_collection(&r.elem)
+                || matches!(strip(&r.elem), Type::Path(p) if last_ident(&p.path).is_some_and(|i| i == "str"))
+        }
         Type::Path(p) if p.qself.is_none() => {
             let Some(id) = last_ident(&p.path) else {
                 return false;
@@ -391,7 +394,10 @@ fn check_fn(f: &ItemFn) -> Result<()> {
         ));
     }
     if let Some(c) = &f.sig.constness {
-        return Err(Error::new(c.span, "`#[stage]` cannot instrument a `const fn`"));
+        return Err(Error::new(
+            c.span,
+            "`#[stage]` cannot instrument a `const fn`",
+        ));
     }
     Ok(())
 }

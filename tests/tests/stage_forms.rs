@@ -39,9 +39,14 @@ where
 }
 
 #[stage("marked")]
-fn marked(#[input] mut words: std::vec::IntoIter<String>, min: usize) -> impl Iterator<Item = String> {
+fn marked(
+    #[input] mut words: std::vec::IntoIter<String>,
+    min: usize,
+) -> impl Iterator<Item = String> {
     let first = words.next();
-    first.into_iter().chain(words.filter(move |w| w.len() >= min))
+    first
+        .into_iter()
+        .chain(words.filter(move |w| w.len() >= min))
 }
 
 #[stage("fallible")]
@@ -73,7 +78,10 @@ struct Scaler {
 
 impl Scaler {
     #[stage("method_lazy")]
-    fn scale<'a>(&'a self, input: impl Iterator<Item = u32> + 'a) -> impl Iterator<Item = u32> + 'a {
+    fn scale<'a>(
+        &'a self,
+        input: impl Iterator<Item = u32> + 'a,
+    ) -> impl Iterator<Item = u32> + 'a {
         input.map(move |x| x * self.by)
     }
 
@@ -107,11 +115,20 @@ fn all_forms_record() {
     assert_eq!(s.method_eager(&v), vec![4, 7, 10, 13]);
 
     let d = stage_named("default_named");
-    assert_eq!((d.kind, d.records_in, d.records_out), (StageKind::Eager, 3, 3));
+    assert_eq!(
+        (d.kind, d.records_in, d.records_out),
+        (StageKind::Eager, 3, 3)
+    );
     let b = stage_named("boxed");
-    assert_eq!((b.kind, b.records_in, b.records_out), (StageKind::Lazy, 5, 5));
+    assert_eq!(
+        (b.kind, b.records_in, b.records_out),
+        (StageKind::Lazy, 5, 5)
+    );
     let c = stage_named("concrete");
-    assert_eq!((c.kind, c.records_in, c.records_out), (StageKind::Lazy, 0, 4));
+    assert_eq!(
+        (c.kind, c.records_in, c.records_out),
+        (StageKind::Lazy, 0, 4)
+    );
     let w = stage_named("where_clause");
     assert_eq!((w.records_in, w.records_out), (3, 3));
     let m = stage_named("marked");
@@ -125,8 +142,18 @@ fn all_forms_record() {
     let ml = stage_named("method_lazy");
     assert_eq!((ml.records_in, ml.records_out), (4, 4));
     let me = stage_named("method_eager");
-    assert_eq!((me.kind, me.records_in, me.records_out), (StageKind::Eager, 4, 4));
-    assert_eq!(me.line, 80);
+    assert_eq!(
+        (me.kind, me.records_in, me.records_out),
+        (StageKind::Eager, 4, 4)
+    );
+    // The recorded line is the attribute's, just above the method.
+    let fn_line = include_str!("stage_forms.rs")
+        .lines()
+        .position(|l| l.contains("fn method_eager("))
+        .unwrap() as u32
+        + 1;
+    assert_eq!(me.line, fn_line - 1);
+    assert!(me.file.ends_with("stage_forms.rs"), "{}", me.file);
 }
 
 #[stage("hint_map")]
