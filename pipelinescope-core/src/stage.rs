@@ -98,6 +98,12 @@ impl StageSite {
     }
 }
 
+/// Name of the stage with id `id` (as published in `ThreadData::current_stage`), for samplers.
+pub fn stage_name(id: u32) -> Option<&'static str> {
+    let i = (id as usize).checked_sub(1)?;
+    stages().get(i).map(|s| s.name)
+}
+
 // ---- per-thread figures ---------------------------------------------------------------------
 
 /// Figures of one stage on one thread.
@@ -565,7 +571,13 @@ impl<I> StageIter<I> {
             None
         };
         let prev = publish(self.id);
+        let unwind = Unwind {
+            outer,
+            prev,
+            depth: open.as_ref().map(|o| (o.t, o.depth)),
+        };
         let item = f(&mut self.inner);
+        std::mem::forget(unwind);
         restore(prev);
         if outer {
             MODE.with(|m| m.set(IDLE));
@@ -604,15 +616,21 @@ impl<I> StageIter<I> {
         let t = local()?;
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
+        let depth = owner.depth;
         t.push(owner);
         let slot = t.slot(owner, self.id);
-        Some(Open { t, slot, t0: raw() })
+        Some(Open {
+            t,
+            slot,
+            depth,
+            t0: raw(),
+        })
     }
 
     #[inline(never)]
     fn timed_exit(&mut self, open: Open, some: bool) {
         let t1 = raw();
-        let Open { t, slot: s, t0 } = open;
+        let Open { t, slot: s, t0, .. } = open;
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let span = t1.saturating_sub(t0);
@@ -658,7 +676,31 @@ impl<I> StageIter<I> {
 struct Open {
     t: &'static StageThread,
     slot: &'static StageSlot,
+    /// Depth of the thread's frame stack before this call's frame.
+    depth: usize,
     t0: u64,
+}
+
+/// Puts the thread's stage state back when the inner iterator panics: dropped only while
+/// unwinding (the normal path forgets it), so it costs nothing per call.
+struct Unwind {
+    outer: bool,
+    prev: u32,
+    depth: Option<(&'static StageThread, usize)>,
+}
+
+impl Drop for Unwind {
+    #[cold]
+    fn drop(&mut self) {
+        restore(self.prev);
+        if self.outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        if let Some((t, depth)) = self.depth {
+            // SAFETY: owning thread; the frames above `depth` belong to calls that unwound.
+            unsafe { t.owner() }.depth = depth;
+        }
+    }
 }
 
 impl<I: Iterator> Iterator for StageIter<I> {
@@ -773,7 +815,13 @@ impl<I> StageInput<I> {
             None
         };
         let prev = publish(0);
+        let unwind = Unwind {
+            outer: false,
+            prev,
+            depth: open.as_ref().map(|o| (o.t, o.depth)),
+        };
         let item = f(&mut self.inner);
+        std::mem::forget(unwind);
         restore(prev);
         if let Some(open) = open {
             self.timed_exit(open);
@@ -794,9 +842,15 @@ impl<I> StageInput<I> {
         let t = local()?;
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
+        let depth = owner.depth;
         t.push(owner);
         let slot = t.slot(owner, self.stage);
-        Some(Open { t, slot, t0: raw() })
+        Some(Open {
+            t,
+            slot,
+            depth,
+            t0: raw(),
+        })
     }
 
     #[inline(never)]
