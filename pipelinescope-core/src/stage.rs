@@ -573,7 +573,7 @@ impl<I> StageIter<I> {
         let prev = publish(self.id);
         let unwind = Unwind {
             outer,
-            prev,
+            prev: Some(prev),
             depth: open.as_ref().map(|o| (o.t, o.depth)),
         };
         let item = f(&mut self.inner);
@@ -685,14 +685,16 @@ struct Open {
 /// unwinding (the normal path forgets it), so it costs nothing per call.
 struct Unwind {
     outer: bool,
-    prev: u32,
+    prev: Option<u32>,
     depth: Option<(&'static StageThread, usize)>,
 }
 
 impl Drop for Unwind {
     #[cold]
     fn drop(&mut self) {
-        restore(self.prev);
+        if let Some(prev) = self.prev {
+            restore(prev);
+        }
         if self.outer {
             MODE.with(|m| m.set(IDLE));
         }
@@ -706,9 +708,16 @@ impl Drop for Unwind {
 impl<I: Iterator> Iterator for StageIter<I> {
     type Item = I::Item;
 
-    #[inline]
+    // A small, always inlined dispatch: when not recording, the wrapper vanishes into its
+    // consumer; when recording, one out-of-line call per record holds the bookkeeping with the
+    // inner `next` inlined into it.
+    #[inline(always)]
     fn next(&mut self) -> Option<I::Item> {
-        self.step(Iterator::next)
+        if self.id == 0 {
+            self.inner.next()
+        } else {
+            self.next_recording()
+        }
     }
 
     #[inline]
@@ -721,6 +730,13 @@ impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
     #[inline]
     fn next_back(&mut self) -> Option<I::Item> {
         self.step(DoubleEndedIterator::next_back)
+    }
+}
+
+impl<I: Iterator> StageIter<I> {
+    #[inline(never)]
+    fn next_recording(&mut self) -> Option<I::Item> {
+        self.step(Iterator::next)
     }
 }
 
@@ -814,15 +830,15 @@ impl<I> StageInput<I> {
         } else {
             None
         };
-        let prev = publish(0);
+        // The current stage stays the consuming stage while it pulls (an upstream stage
+        // publishes itself): one thread-local write less per record.
         let unwind = Unwind {
             outer: false,
-            prev,
+            prev: None,
             depth: open.as_ref().map(|o| (o.t, o.depth)),
         };
         let item = f(&mut self.inner);
         std::mem::forget(unwind);
-        restore(prev);
         if let Some(open) = open {
             self.timed_exit(open);
         }
@@ -893,9 +909,16 @@ impl<I> StageInput<I> {
 impl<I: Iterator> Iterator for StageInput<I> {
     type Item = I::Item;
 
-    #[inline]
+    // A small, always inlined dispatch: when not recording, the wrapper vanishes into its
+    // consumer; when recording, one out-of-line call per record holds the bookkeeping with the
+    // inner `next` inlined into it.
+    #[inline(always)]
     fn next(&mut self) -> Option<I::Item> {
-        self.step(Iterator::next)
+        if self.stage == 0 {
+            self.inner.next()
+        } else {
+            self.next_recording()
+        }
     }
 
     #[inline]
@@ -908,6 +931,13 @@ impl<I: DoubleEndedIterator> DoubleEndedIterator for StageInput<I> {
     #[inline]
     fn next_back(&mut self) -> Option<I::Item> {
         self.step(DoubleEndedIterator::next_back)
+    }
+}
+
+impl<I: Iterator> StageInput<I> {
+    #[inline(never)]
+    fn next_recording(&mut self) -> Option<I::Item> {
+        self.step(Iterator::next)
     }
 }
 
