@@ -708,16 +708,43 @@ impl Drop for Unwind {
 impl<I: Iterator> Iterator for StageIter<I> {
     type Item = I::Item;
 
-    // A small, always inlined dispatch: when not recording, the wrapper vanishes into its
-    // consumer; when recording, one out-of-line call per record holds the bookkeeping with the
-    // inner `next` inlined into it.
+    // Inlined into the consumer when not recording or only counting (most records); timed
+    // calls go out of line.
     #[inline(always)]
     fn next(&mut self) -> Option<I::Item> {
         if self.id == 0 {
-            self.inner.next()
-        } else {
-            self.next_recording()
+            return self.inner.next();
         }
+        let mode = MODE.with(Cell::get);
+        let outer = mode == IDLE;
+        let timed = if outer { self.sample() } else { mode == TIMED };
+        if timed {
+            return self.next_timed(outer);
+        }
+        if outer {
+            MODE.with(|m| m.set(COUNTING));
+        }
+        self.count_enter();
+        let prev = publish(self.id);
+        let unwind = Unwind {
+            outer,
+            prev: Some(prev),
+            depth: None,
+        };
+        let item = self.inner.next();
+        std::mem::forget(unwind);
+        restore(prev);
+        if outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        if item.is_some() {
+            self.pending.out += 1;
+            self.gap_open = true;
+            LAST_OUT.with(|l| l.set(self.id));
+        } else {
+            self.done = true;
+        }
+        item
     }
 
     #[inline]
@@ -735,8 +762,33 @@ impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
 
 impl<I: Iterator> StageIter<I> {
     #[inline(never)]
-    fn next_recording(&mut self) -> Option<I::Item> {
-        self.step(Iterator::next)
+    fn next_timed(&mut self, outer: bool) -> Option<I::Item> {
+        if outer {
+            MODE.with(|m| m.set(TIMED));
+        }
+        let open = self.timed_enter();
+        let prev = publish(self.id);
+        let unwind = Unwind {
+            outer,
+            prev: Some(prev),
+            depth: open.as_ref().map(|o| (o.t, o.depth)),
+        };
+        let item = self.inner.next();
+        std::mem::forget(unwind);
+        restore(prev);
+        if outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        match open {
+            Some(open) => self.timed_exit(open, item.is_some()),
+            None if item.is_some() => {
+                self.pending.out += 1;
+                self.gap_open = true;
+                LAST_OUT.with(|l| l.set(self.id));
+            }
+            None => self.done = true,
+        }
+        item
     }
 }
 
@@ -909,16 +961,27 @@ impl<I> StageInput<I> {
 impl<I: Iterator> Iterator for StageInput<I> {
     type Item = I::Item;
 
-    // A small, always inlined dispatch: when not recording, the wrapper vanishes into its
-    // consumer; when recording, one out-of-line call per record holds the bookkeeping with the
-    // inner `next` inlined into it.
+    // Inlined into the consumer when not recording or only counting; timed pulls go out of
+    // line.
     #[inline(always)]
     fn next(&mut self) -> Option<I::Item> {
         if self.stage == 0 {
-            self.inner.next()
-        } else {
-            self.next_recording()
+            return self.inner.next();
         }
+        if MODE.with(Cell::get) == TIMED {
+            return self.next_recording();
+        }
+        LAST_OUT.with(|l| l.set(0));
+        let item = self.inner.next();
+        if item.is_some() {
+            self.pending_in += 1;
+            let from = LAST_OUT.with(Cell::get);
+            if from != self.edge_from {
+                self.switch_edge(from);
+            }
+            self.pending_edge += 1;
+        }
+        item
     }
 
     #[inline]
