@@ -214,4 +214,19 @@ fn main() {
         );
         println!("  {name:<20} {records_in:>6} -> {records_out:<6} ({shown})");
     }
+    let own = |name: &str| {
+        profile
+            .stages
+            .iter()
+            .find(|s| s.name == name)
+            .map_or(0.0, |s| s.own_ns as f64 / 1e6)
+    };
+    let (naive_ms, incremental_ms) = (own("rolling_naive"), own("rolling_incremental"));
+    if incremental_ms > 0.0 {
+        println!(
+            "  rolling stage: naive {naive_ms:.2} ms -> incremental {incremental_ms:.2} ms \
+             ({:.1}x less own time)",
+            naive_ms / incremental_ms
+        );
+    }
 }
