@@ -77,6 +77,19 @@ impl AtomicHist {
         cell.store(cell.load(Relaxed) + 1, Relaxed);
     }
 
+    /// Counts `n` occurrences of one value. Only the owning thread may call this.
+    #[inline(always)]
+    pub fn record_n(&self, v: u64, n: u64) {
+        let (c, s) = locate(v);
+        let mut p = self.chunks[c].load(Acquire);
+        if p.is_null() {
+            p = self.grow(c);
+        }
+        // SAFETY: as in `record`.
+        let cell = unsafe { &*p.add(s) };
+        cell.store(cell.load(Relaxed) + n, Relaxed);
+    }
+
     #[cold]
     #[inline(never)]
     fn grow(&self, c: usize) -> *mut AtomicU64 {

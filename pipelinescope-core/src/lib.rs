@@ -16,6 +16,7 @@ pub mod resources;
 mod segvec;
 pub mod site;
 pub mod snapshot;
+pub mod stage;
 
 pub use profile::{Profile, SCHEMA_VERSION};
 pub use recorder::{Guard, Instrumented, enter, instrument_future, measure_probe_overhead};

@@ -224,6 +224,11 @@ pub struct ThreadStats {
 }
 
 /// Figures of one pipeline stage (`#[stage]`), merged over every invocation and thread.
+///
+/// Counts are exact. Times of lazy stages come from timed `next` calls: every call of an
+/// iterator's first 1,024 (and everything nested in them), then about one call in 16 at random;
+/// the time of the untimed calls is estimated from the timed calls of the same stage. Eager
+/// stages are timed on every call.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct StageStats {
     /// Stage name.
@@ -253,13 +258,17 @@ pub struct StageStats {
     pub upstream_ns: u64,
     /// Time between handing a record out and being asked for the next one: the consumer's time.
     pub downstream_wait_ns: u64,
-    /// Own time per record handed out.
+    /// Own time per record handed out (lazy: own time since the previous record out, over the
+    /// timed records; eager: the call's own time divided by its records out).
     pub own_per_record: Percentiles,
-    /// Own time per record handed out, as a histogram.
+    /// Own time per record handed out, as a histogram (its count is the timed records).
     pub own_histogram: Histogram,
-    /// Records out per second of own time.
+    /// Records out per second of active time: own time plus time pulling from upstream (the
+    /// time the stage was busy producing its records, without the time its consumer kept it
+    /// waiting). For the last stage of a chain this is the whole chain's rate.
     pub throughput_per_s: f64,
-    /// From the first `next` to the first record handed out (mean over invocations).
+    /// From the first `next` to the first record handed out (mean over invocations; eager
+    /// stages: the call's duration).
     pub first_record_ns: u64,
     /// Iterators run to the end.
     pub exhausted: u64,
@@ -269,7 +278,8 @@ pub struct StageStats {
     pub share_of_pipeline: f64,
     /// Whether this stage has the largest own-time share.
     pub is_bottleneck: bool,
-    /// Whole-run speedup if this stage took no time: 1 / (1 - p), p its share of wall time.
+    /// Whole-run speedup if this stage took no time: 1 / (1 - p), p = own time / run wall time
+    /// (capped at 0.999, so the figure stays finite).
     pub amdahl_if_free: f64,
     /// Whole-run speedup if this stage were twice as fast: 1 / (1 - p/2).
     pub amdahl_if_2x: f64,
@@ -296,6 +306,11 @@ pub struct PipelineEdge {
     /// Records that crossed the edge.
     pub records: u64,
 }
+
+// Edges are found at run time: a lazy stage's input that receives a record handed out by another
+// stage's iterator (directly or through plain adapters) counts it on `from -> to`; eager stages
+// called one after another at the top level of a thread are chained with the second one's
+// records in.
 
 /// Sampled resource figures and the process's run summary.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

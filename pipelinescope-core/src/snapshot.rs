@@ -189,6 +189,7 @@ pub fn collect(wall_ns: u64) -> Profile {
 
     let total_calls = functions.iter().map(|f| f.calls).sum();
     let instrumented_ns = thread_rows.iter().map(|t: &ThreadStats| t.root_ns).sum();
+    let (stages, pipeline_edges) = crate::stage::collect(wall_ns);
     Profile {
         schema_version: SCHEMA_VERSION,
         meta: RunMeta {
@@ -204,6 +205,8 @@ pub fn collect(wall_ns: u64) -> Profile {
         functions,
         call_tree: CallTree { nodes },
         threads: thread_rows,
+        stages,
+        pipeline_edges,
         ..Profile::default()
     }
 }

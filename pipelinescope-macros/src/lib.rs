@@ -13,6 +13,7 @@ extern crate proc_macro;
 
 mod attr;
 mod expand;
+mod stage;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -42,8 +43,7 @@ pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Marks a pipeline stage.
 #[proc_macro_attribute]
 pub fn stage(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let _ = attr;
-    item
+    stage::expand(attr.into(), item.into()).into()
 }
 
 /// Starts a profiling run around `fn main`: `pipelinescope::start()` becomes its first

@@ -1,0 +1,81 @@
+//! The stage recorder driven directly (the macro tests drive it through `#[stage]`): the
+//! published current stage, and the thread's state after a panic inside a stage.
+
+use pipelinescope_core::profile::StageKind;
+use pipelinescope_core::recorder::current_thread;
+use pipelinescope_core::stage::{StageInput, StageIter, StageSite, call, collect, stage_name};
+use std::sync::atomic::Ordering::Relaxed;
+
+static SOURCE: StageSite = StageSite::new("direct_source", "t", "f", 1, StageKind::Lazy);
+static DOUBLE: StageSite = StageSite::new("direct_double", "t", "f", 2, StageKind::Lazy);
+static PANICKY: StageSite = StageSite::new("direct_panicky", "t", "f", 3, StageKind::Lazy);
+static AFTER: StageSite = StageSite::new("direct_after", "t", "f", 4, StageKind::Lazy);
+
+fn current() -> u32 {
+    current_thread().map_or(0, |t| t.current_stage.load(Relaxed))
+}
+
+fn source(n: u32) -> impl Iterator<Item = u32> {
+    let c = call(&SOURCE, 0);
+    let it = StageIter::new(
+        &SOURCE,
+        (0..n).inspect(|_| assert_eq!(current(), SOURCE.id())),
+    );
+    c.finish(&());
+    it
+}
+
+fn double(input: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
+    let c = call(&DOUBLE, 0);
+    let input = StageInput::new(&DOUBLE, input);
+    let it = StageIter::new(
+        &DOUBLE,
+        input.map(|x| {
+            assert_eq!(current(), DOUBLE.id());
+            x * 2
+        }),
+    );
+    c.finish(&());
+    it
+}
+
+#[test]
+fn current_stage_is_published_and_restored() {
+    let sum: u32 = double(source(2_000)).sum();
+    assert_eq!(sum, 2 * (0..2_000).sum::<u32>());
+    assert_eq!(current(), 0);
+    assert_eq!(stage_name(DOUBLE.id()), Some("direct_double"));
+    assert_eq!(stage_name(0), None);
+    let (stages, edges) = collect(1_000_000_000);
+    let d = stages.iter().find(|s| s.name == "direct_double").unwrap();
+    assert_eq!((d.records_in, d.records_out), (2_000, 2_000));
+    assert!(
+        edges
+            .iter()
+            .any(|e| e.from == "direct_source" && e.to == "direct_double" && e.records == 2_000)
+    );
+}
+
+#[test]
+fn a_panic_inside_a_stage_leaves_the_thread_usable() {
+    std::thread::spawn(|| {
+        let r = std::panic::catch_unwind(|| {
+            let it = StageIter::new(&PANICKY, (0..100u32).inspect(|&x| assert!(x < 5, "boom")));
+            it.count()
+        });
+        assert!(r.is_err());
+        assert_eq!(current(), 0);
+        // A new outermost stage on the same thread is timed and counted normally.
+        let n = StageIter::new(&AFTER, 0..300u32).count();
+        assert_eq!(n, 300);
+    })
+    .join()
+    .unwrap();
+    let (stages, _) = collect(1_000_000_000);
+    let p = stages.iter().find(|s| s.name == "direct_panicky").unwrap();
+    assert_eq!((p.records_out, p.dropped_early, p.exhausted), (5, 1, 0));
+    let a = stages.iter().find(|s| s.name == "direct_after").unwrap();
+    assert_eq!((a.records_out, a.exhausted), (300, 1));
+    assert_eq!(a.own_histogram.count(), 300);
+    assert!(a.own_ns > 0);
+}

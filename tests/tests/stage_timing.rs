@@ -1,0 +1,189 @@
+//! `#[stage]` timing semantics: own time, upstream time, downstream wait, threads.
+
+use pipelinescope::{StageStats, stage};
+use std::time::{Duration, Instant};
+
+fn spin(d: Duration) {
+    let t = Instant::now();
+    while t.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+fn stage_named(name: &str) -> StageStats {
+    let p = pipelinescope::snapshot();
+    p.stages
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no stage {name} in {:#?}", p.stages))
+}
+
+#[stage("sum_gen")]
+fn gen_slow(n: u32) -> impl Iterator<Item = u32> {
+    (0..n).inspect(|_| spin(Duration::from_micros(20)))
+}
+
+#[stage("sum_work")]
+fn work(input: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
+    input.inspect(|_| spin(Duration::from_micros(40)))
+}
+
+#[stage("sum_sink")]
+fn sink(records: &[u32]) -> Vec<u32> {
+    spin(Duration::from_millis(5));
+    records.to_vec()
+}
+
+#[test]
+fn own_times_add_up_to_the_wall_time() {
+    let t = Instant::now();
+    let v: Vec<u32> = work(gen_slow(500)).collect();
+    let out = sink(&v);
+    let wall = t.elapsed().as_nanos() as u64;
+    assert_eq!(out.len(), 500);
+    let g = stage_named("sum_gen");
+    let w = stage_named("sum_work");
+    let s = stage_named("sum_sink");
+    let sum = g.own_ns + w.own_ns + s.own_ns;
+    assert!(
+        sum as f64 <= wall as f64 * 1.02,
+        "own times {sum} exceed wall {wall}"
+    );
+    // The stages do nearly all the work: their own times cover most of the wall time.
+    assert!(sum as f64 >= wall as f64 * 0.9, "own {sum} vs wall {wall}");
+    // Each stage gets its own work, not its upstream's: 20 us, 40 us per record and 5 ms.
+    // Medians, which preemption by other tests running at the same time does not move.
+    let (gp, wp) = (g.own_per_record.p50_ns, w.own_per_record.p50_ns);
+    assert!((20_000..26_000).contains(&gp), "gen p50 {gp}");
+    assert!((40_000..50_000).contains(&wp), "work p50 {wp}");
+    assert!(s.own_ns >= 5_000_000, "{}", s.own_ns);
+    // Work's upstream time is the generator's time.
+    let up = w.upstream_ns as f64 / g.own_ns as f64;
+    assert!((0.95..1.5).contains(&up), "upstream/gen own {up}");
+    // One histogram value per record, summing to (about) the own time.
+    assert_eq!(w.own_histogram.count(), 500);
+    let mean_err = (w.own_per_record.mean_ns * 500.0 / w.own_ns as f64 - 1.0).abs();
+    assert!(mean_err < 0.02, "{mean_err}");
+    // The bottleneck is the stage with the most own time in the whole profile (other tests'
+    // stages included), and there is exactly one.
+    let p = pipelinescope::snapshot();
+    let biggest = p.stages.iter().max_by_key(|s| s.own_ns).unwrap();
+    assert!(biggest.is_bottleneck);
+    assert_eq!(p.stages.iter().filter(|s| s.is_bottleneck).count(), 1);
+    let share: f64 = p.stages.iter().map(|s| s.share_of_pipeline).sum();
+    assert!((share - 1.0).abs() < 1e-9);
+    assert!(w.amdahl_if_free > w.amdahl_if_2x && w.amdahl_if_2x > 1.0);
+}
+
+#[stage("wait_fast_source")]
+fn fast_source(n: u32) -> impl Iterator<Item = u32> {
+    0..n
+}
+
+#[test]
+fn slow_consumer_shows_as_downstream_wait() {
+    let mut n = 0;
+    for _ in fast_source(200) {
+        spin(Duration::from_micros(100));
+        n += 1;
+    }
+    assert_eq!(n, 200);
+    let s = stage_named("wait_fast_source");
+    // 199 gaps between a record out and the next request (the last record is followed by the
+    // final `next` that returns None: 200 gaps in all).
+    assert!(
+        s.downstream_wait_ns >= 199 * 100_000,
+        "{}",
+        s.downstream_wait_ns
+    );
+    assert!(
+        s.own_ns * 100 < s.downstream_wait_ns,
+        "own {} wait {}",
+        s.own_ns,
+        s.downstream_wait_ns
+    );
+    assert!(s.own_per_record.p99_ns < 50_000, "{:?}", s.own_per_record);
+}
+
+#[stage("plain_upstream_consumer")]
+fn consumer(input: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
+    input.filter(|x| x % 2 == 0)
+}
+
+#[test]
+fn unstaged_upstream_work_is_not_own_time() {
+    let expensive = (0..300u32).inspect(|_| spin(Duration::from_micros(30)));
+    let kept = consumer(expensive).count();
+    assert_eq!(kept, 150);
+    let s = stage_named("plain_upstream_consumer");
+    assert_eq!((s.records_in, s.records_out), (300, 150));
+    assert!(s.upstream_ns >= 300 * 30_000, "{}", s.upstream_ns);
+    assert!(
+        s.own_ns * 20 < s.upstream_ns,
+        "own {} upstream {}",
+        s.own_ns,
+        s.upstream_ns
+    );
+    // Two upstream records per record out, both charged to upstream: the per-record own time
+    // stays small (p90: a preemption by a concurrently running test may land in own time).
+    assert!(s.own_per_record.p90_ns < 30_000, "{:?}", s.own_per_record);
+}
+
+#[stage("mt_source")]
+fn mt_source(n: u64) -> impl Iterator<Item = u64> {
+    0..n
+}
+
+#[stage("mt_odd")]
+fn mt_odd(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    input.filter(|x| x % 2 == 1)
+}
+
+#[stage("mt_eager")]
+fn mt_eager(records: &Vec<u64>) -> Vec<u64> {
+    records.iter().map(|x| x + 1).collect()
+}
+
+#[test]
+fn threads_aggregate_exactly() {
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..10 {
+                    let v: Vec<u64> = mt_odd(mt_source(10_000)).collect();
+                    assert_eq!(mt_eager(&v).len(), 5_000);
+                }
+            });
+        }
+    });
+    // An iterator made on one thread and drained on another still counts.
+    let it = mt_odd(mt_source(100));
+    let n = std::thread::spawn(move || it.count()).join().unwrap();
+    assert_eq!(n, 50);
+    let src = stage_named("mt_source");
+    let odd = stage_named("mt_odd");
+    let e = stage_named("mt_eager");
+    assert_eq!(src.invocations, 81);
+    assert_eq!(src.records_out, 800_100);
+    assert_eq!((odd.records_in, odd.records_out), (800_100, 400_050));
+    assert_eq!(odd.exhausted, 81);
+    // Every record of each iterator's first 1,024 `next` calls is timed, then about one in 16:
+    // the histogram holds the timed records.
+    let timed = odd.own_histogram.count();
+    assert!(
+        (80 * 1_024 + 50..80 * (1_024 + 4_000 / 8) + 50).contains(&timed),
+        "{timed}"
+    );
+    assert_eq!(
+        (e.records_in, e.records_out, e.invocations),
+        (400_000, 400_000, 80)
+    );
+    let p = pipelinescope::snapshot();
+    let edge = p
+        .pipeline_edges
+        .iter()
+        .find(|e| e.from == "mt_source" && e.to == "mt_odd")
+        .map(|e| e.records);
+    assert_eq!(edge, Some(800_100));
+}

@@ -1,0 +1,10 @@
+use pipelinescope::stage;
+
+#[stage("print")]
+fn print(records: &[u32]) {
+    println!("{records:?}");
+}
+
+fn main() {
+    print(&[1, 2]);
+}
