@@ -122,6 +122,11 @@ pub struct ThreadData {
     pub(crate) finished: AtomicBool,
     /// Site id of the innermost open frame (0 when none), for samplers on other threads.
     pub current_site: AtomicU32,
+    /// OS thread id, for the resource sampler's per-thread CPU clock.
+    pub(crate) tid: i32,
+    /// Allocation counters of this thread, written by the allocator on this thread only.
+    #[cfg(feature = "alloc")]
+    pub(crate) alloc: crate::alloc::ThreadAlloc,
     /// Stage id (`crate::stage`) whose code runs on this thread now (0 when none), for samplers.
     pub current_stage: AtomicU32,
     owner: UnsafeCell<Owner>,
@@ -163,6 +168,9 @@ impl ThreadData {
             site_count: AtomicU32::new(0),
             finished: AtomicBool::new(false),
             current_site: AtomicU32::new(0),
+            tid: crate::resources::current_tid(),
+            #[cfg(feature = "alloc")]
+            alloc: crate::alloc::ThreadAlloc::new(),
             current_stage: AtomicU32::new(0),
             owner: UnsafeCell::new(Owner {
                 stack: Vec::with_capacity(64),
