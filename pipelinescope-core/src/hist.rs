@@ -22,6 +22,9 @@ const CHUNKS: usize = 64 - SUB_BITS as usize; // chunk 0 plus one per power of t
 /// Bytes a histogram costs before anything is recorded.
 pub const EMPTY_BYTES: usize = std::mem::size_of::<AtomicHist>();
 
+/// Bytes a histogram costs at most, with every range of durations allocated.
+pub const MAX_BYTES: usize = EMPTY_BYTES + (FIRST + (CHUNKS - 1) * HALF) * 8;
+
 /// Atomic-counter histogram in HDR layout. Written by one thread, readable by any.
 pub struct AtomicHist {
     chunks: [AtomicPtr<AtomicU64>; CHUNKS],

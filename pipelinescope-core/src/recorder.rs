@@ -85,6 +85,8 @@ impl SiteSlot {
 #[derive(Clone, Copy)]
 struct Frame {
     node: u32,
+    /// This frame's site: the next frame's `prev_site`.
+    site: u32,
     /// Site of the frame below, restored into `current_site` on exit.
     prev_site: u32,
     start: u64,
@@ -257,20 +259,24 @@ impl ThreadData {
         // SAFETY: called by the owning thread only; no other `&mut Owner` is alive.
         let owner = unsafe { self.owner() };
         let (parent, prev_site) = match owner.stack.last() {
-            Some(f) => (f.node, owner.nodes[f.node as usize].site),
+            Some(f) => (f.node, f.site),
             None => (0, 0),
         };
-        let pn = &owner.nodes[parent as usize];
+        // SAFETY: frame and child node indices always come from `owner.nodes`, which only
+        // grows, so they are in bounds.
+        let pn = unsafe { owner.nodes.get_unchecked(parent as usize) };
         let node = match pn.children.iter().find(|c| c.0 == site) {
             Some(c) => c.1,
             None => self.new_child(owner, parent, site),
         };
-        owner.nodes[node as usize].active += 1;
+        // SAFETY: as above.
+        unsafe { owner.nodes.get_unchecked_mut(node as usize) }.active += 1;
         #[cfg(feature = "alloc")]
         let alloc = self.alloc.enter(site);
         self.current_site.store(site, Relaxed);
         owner.stack.push(Frame {
             node,
+            site,
             prev_site,
             start: 0,
             child_ticks: 0,
@@ -293,7 +299,8 @@ impl ThreadData {
         let owner = unsafe { self.owner() };
         let Some(f) = owner.stack.pop() else { return };
         let ticks = end.saturating_sub(f.start);
-        let on = &mut owner.nodes[f.node as usize];
+        // SAFETY: as in `enter`.
+        let on = unsafe { owner.nodes.get_unchecked_mut(f.node as usize) };
         on.active -= 1;
         let outermost = on.active == 0;
         #[cfg(feature = "alloc")]
