@@ -381,7 +381,7 @@ impl Resolved {
             }
         };
         // Report problems in file order, each at the line that sets the key.
-        let mut entries: Vec<(Option<(usize, usize)>, &String, &toml::Value)> = table
+        let mut entries: Vec<_> = table
             .iter()
             .map(|(k, v)| (key_position(&text, k), k, v))
             .collect();
