@@ -479,7 +479,7 @@ pub fn run_summary_lines(profile: &Profile) -> String {
             s
         } else {
             format!(
-                "none ({})",
+                "not available ({})",
                 gpu.reason.as_deref().unwrap_or("no GPU figures collected")
             )
         };
@@ -763,7 +763,7 @@ mod tests {
         assert!(s.contains("12 minor, 1 major"));
         assert!(s.contains("5 voluntary, 7 involuntary"));
         assert!(s.contains("64.0 MiB (mean CPU 97%)"));
-        assert!(s.contains("none (no NVML library)"));
+        assert!(s.contains("not available (no NVML library)"));
         // Labels are padded so that values start in one column.
         let starts: Vec<usize> = s
             .lines()

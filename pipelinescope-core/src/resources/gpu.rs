@@ -32,7 +32,7 @@ pub struct NvmlBackend {
 
 fn init_reason(e: &NvmlError) -> String {
     match e {
-        NvmlError::LibloadingError(e) => format!("no NVML library (libnvidia-ml.so.1): {e}"),
+        NvmlError::LibloadingError(e) => format!("no NVIDIA driver library: {e}"),
         NvmlError::DriverNotLoaded => "the NVIDIA driver is not loaded".to_string(),
         NvmlError::NoPermission => "no permission to talk to the NVIDIA driver".to_string(),
         other => format!("NVML failed to initialise: {other}"),
