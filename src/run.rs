@@ -45,6 +45,8 @@ pub struct Run {
     probe_overhead_ns: f64,
     log: Vec<String>,
     finished: bool,
+    /// Everything recorded before the run started, subtracted at the end.
+    baseline: Option<crate::Profile>,
     #[cfg(feature = "enable")]
     sampler: Option<crate::resources_hook::SamplerHandle>,
 }
@@ -77,6 +79,8 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
     } else {
         0.0
     };
+    // What the process recorded before this run (a warm-up, an earlier run) is not this run's.
+    let baseline = crate::is_recording().then(|| pipelinescope_core::snapshot::collect(0));
     let started = SystemTime::now();
     let started_at = Instant::now();
     let pid = std::process::id();
@@ -104,6 +108,7 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
         started_at,
         log: Vec::new(),
         finished: false,
+        baseline,
         #[cfg(feature = "enable")]
         sampler: None,
     };
@@ -199,7 +204,11 @@ impl Run {
         let wall_ns = self.started_at.elapsed().as_nanos() as u64;
         #[allow(unused_mut)]
         let mut profile = if crate::is_recording() {
-            pipelinescope_core::snapshot::collect(wall_ns)
+            let now = pipelinescope_core::snapshot::collect(wall_ns);
+            match &self.baseline {
+                Some(base) => now.since(base),
+                None => now,
+            }
         } else {
             crate::snapshot()
         };

@@ -9,6 +9,7 @@
 pub mod alloc;
 pub mod clock;
 pub mod control;
+pub mod delta;
 pub mod hist;
 pub mod profile;
 pub mod recorder;

@@ -112,3 +112,51 @@ fn histograms_keep_their_spread() {
     );
     assert!(q.p50_ns >= 40_000 && q.p50_ns <= 80_000, "{q:?}");
 }
+
+#[test]
+fn since_keeps_only_what_came_after_the_baseline() {
+    static EARLY: Site = Site::new("since_f", "t", "f", 6, SiteKind::Sync);
+    static LATE: Site = Site::new("since_g", "t", "f", 7, SiteKind::Sync);
+    let f = |ns: u64| {
+        let _g = enter(&EARLY);
+        spin(ns);
+    };
+    std::thread::spawn(move || {
+        for _ in 0..100 {
+            f(10_000);
+        }
+        let base = snapshot::collect(1);
+        for _ in 0..50 {
+            f(200_000);
+            let _g = enter(&LATE);
+        }
+        let now = snapshot::collect(1);
+        let d = now.since(&base);
+        let ff = d.function("since_f").unwrap();
+        assert_eq!(ff.calls, 50);
+        assert_eq!(ff.histogram.count(), 50);
+        assert!(ff.percentiles.p50_ns >= 190_000, "{:?}", ff.percentiles);
+        assert!(ff.percentiles.min_ns >= 190_000, "{:?}", ff.percentiles);
+        assert!(ff.percentiles.mean_ns >= 190_000.0, "{:?}", ff.percentiles);
+        assert!(ff.cumulative_ns >= 50 * 200_000 && ff.cumulative_ns < 100 * 200_000);
+        assert_eq!(d.function("since_g").unwrap().calls, 50);
+        let node_calls: u64 = d
+            .call_tree
+            .nodes
+            .iter()
+            .filter(|n| n.function == Some(ff.id))
+            .map(|n| n.calls)
+            .sum();
+        assert_eq!(node_calls, 50);
+        for n in &d.call_tree.nodes {
+            for &c in &n.children {
+                assert_eq!(d.call_tree.nodes[c as usize].parent, Some(n.id));
+            }
+        }
+        // Nothing new: an empty difference.
+        let again = snapshot::collect(1).since(&now);
+        assert!(again.function("since_f").is_none());
+    })
+    .join()
+    .unwrap();
+}

@@ -42,6 +42,10 @@ fn read_json(dir: &Path) -> serde_json::Value {
 fn a_run_writes_its_directory() {
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let out = temp_dir("basic");
+    // Calls before the run (a warm-up) are not the run's.
+    for _ in 0..10 {
+        step();
+    }
     let run = pipelinescope::start_with(
         Config::new()
             .defaults_only()
@@ -93,7 +97,14 @@ fn a_run_writes_its_directory() {
         .iter()
         .find(|f| f["name"] == "lifecycle_step")
         .expect("function row");
-    assert!(f["calls"].as_u64().unwrap() >= 25);
+    assert_eq!(f["calls"], 25, "exactly the calls made during the run");
+    let counted: u64 = f["histogram"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 25);
     for key in [
         "self_ns",
         "cumulative_ns",
@@ -130,7 +141,16 @@ fn runs_in_the_same_second_get_distinct_directories() {
         )
         .unwrap();
         step();
-        assert!(dirs.insert(run.finish().unwrap()));
+        let dir = run.finish().unwrap();
+        let j = read_json(&dir);
+        let f = j["functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "lifecycle_step")
+            .expect("function row");
+        assert_eq!(f["calls"], 1, "each run counts its own call only");
+        assert!(dirs.insert(dir));
     }
     assert_eq!(dirs.len(), 3);
     std::fs::remove_dir_all(&out).unwrap();

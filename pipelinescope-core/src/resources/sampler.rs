@@ -60,6 +60,9 @@ pub struct Sampler {
     handle: Option<JoinHandle<Resources>>,
     interval_ms: u64,
     spawn_error: Option<String>,
+    /// Allocation figures when the sampler started: the run reports only what came after.
+    #[cfg(feature = "alloc")]
+    alloc_base: Vec<crate::profile::AllocationStats>,
 }
 
 impl Sampler {
@@ -71,6 +74,8 @@ impl Sampler {
         let interval_ms = config.interval_ms.clamp(1, 3_600_000);
         let (tx, rx) = mpsc::channel();
         let state = State::new(config, interval_ms);
+        #[cfg(feature = "alloc")]
+        let alloc_base = crate::alloc::untracked(crate::alloc::collect);
         match std::thread::Builder::new()
             .name("pipelinescope-sampler".into())
             .spawn(move || state.run(rx))
@@ -80,12 +85,16 @@ impl Sampler {
                 handle: Some(h),
                 interval_ms,
                 spawn_error: None,
+                #[cfg(feature = "alloc")]
+                alloc_base,
             },
             Err(e) => Sampler {
                 stop: None,
                 handle: None,
                 interval_ms,
                 spawn_error: Some(format!("could not start the sampler thread: {e}")),
+                #[cfg(feature = "alloc")]
+                alloc_base,
             },
         }
     }
@@ -113,7 +122,7 @@ impl Sampler {
         r.run_summary = Some(run_summary());
         #[cfg(feature = "alloc")]
         {
-            r.allocations = crate::alloc::collect();
+            r.allocations = allocations_since(crate::alloc::collect(), &self.alloc_base);
         }
         r
     }
@@ -392,4 +401,27 @@ impl Cores {
         }
         self.busy.iter().map(|b| b / self.secs).collect()
     }
+}
+
+/// Allocation figures accumulated since `base` was read. Counts and bytes subtract exactly; the
+/// peak of live bytes cannot be split in time and stays the highest seen in the process.
+#[cfg(feature = "alloc")]
+fn allocations_since(
+    now: Vec<crate::profile::AllocationStats>,
+    base: &[crate::profile::AllocationStats],
+) -> Vec<crate::profile::AllocationStats> {
+    let before: std::collections::HashMap<&str, &crate::profile::AllocationStats> =
+        base.iter().map(|a| (a.name.as_str(), a)).collect();
+    now.into_iter()
+        .map(|mut a| {
+            if let Some(b) = before.get(a.name.as_str()) {
+                a.allocations = a.allocations.saturating_sub(b.allocations);
+                a.bytes_allocated = a.bytes_allocated.saturating_sub(b.bytes_allocated);
+                a.bytes_freed = a.bytes_freed.saturating_sub(b.bytes_freed);
+                a.net_retained_bytes = a.bytes_allocated as i64 - a.bytes_freed as i64;
+            }
+            a
+        })
+        .filter(|a| a.allocations > 0 || a.bytes_freed > 0)
+        .collect()
 }
