@@ -371,7 +371,11 @@ pub fn stages_table(profile: &Profile, opts: &TableOptions) -> String {
                 s.name.clone(),
                 s.records_in.to_string(),
                 s.records_out.to_string(),
-                fmt_pct(s.selectivity),
+                if s.records_in == 0 {
+                    "-".to_string()
+                } else {
+                    fmt_pct(s.selectivity)
+                },
                 fmt_ns(s.own_ns as f64),
                 fmt_ns(s.own_per_record.p50_ns as f64),
                 fmt_ns(s.own_per_record.p99_ns as f64),
