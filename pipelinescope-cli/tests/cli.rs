@@ -322,8 +322,12 @@ fn report_writes_summary_next_to_the_profile() {
     let (code, _, err) = run(bin().args(["report", run_dir.to_str().unwrap()]));
     assert_eq!(code, 0, "{err}");
     let html = fs::read_to_string(run_dir.join("summary.html")).unwrap();
-    assert!(html.contains("parse &quot;fast&quot;, really"));
-    assert!(!html.contains("http"));
+    // The full report: names travel in the page's embedded JSON, escaped.
+    assert!(html.contains(r#"parse \"fast\", really"#), "name missing");
+    assert!(html.contains("id=\"hotspots\""), "not the full report");
+    for remote in ["src=\"http", "href=\"http", "url(http", "@import"] {
+        assert!(!html.contains(remote), "network reference {remote}");
+    }
 }
 
 // ---------------------------------------------------------------- diff
