@@ -91,16 +91,21 @@ impl Attributor {
                 },
                 None => 0,
             };
-            if t.site == 0 {
+            if t.site == 0 && t.stage == 0 {
                 self.outside_cpu_ns += delta;
                 continue;
             }
-            let a = self.sites.entry(t.site).or_default();
-            if a.last_sample != n {
-                a.samples += 1;
-                a.last_sample = n;
+            if t.site == 0 {
+                // In a stage but in no instrumented function: outside for the function view.
+                self.outside_cpu_ns += delta;
+            } else {
+                let a = self.sites.entry(t.site).or_default();
+                if a.last_sample != n {
+                    a.samples += 1;
+                    a.last_sample = n;
+                }
+                a.cpu_ns += delta;
             }
-            a.cpu_ns += delta;
             if t.stage != 0 {
                 let s = self.stages.entry(t.stage).or_default();
                 if s.last_sample != n {
@@ -245,5 +250,25 @@ mod tests {
             ("s9", 700, 64)
         );
         assert_eq!(s[0].cpu_share, 1.0);
+    }
+
+    #[test]
+    fn a_stage_outside_any_function_is_still_charged() {
+        let mut a = Attributor::default();
+        let t = |cpu| ThreadObs {
+            key: 0,
+            site: 0,
+            stage: 5,
+            cpu_ns: Some(cpu),
+        };
+        a.observe(&[t(0)], 10, 0);
+        a.observe(&[t(400)], 10_000, 32);
+        let (f, s) = a.finish(|_| None, |id| Some(format!("s{id}")), 400);
+        assert!(f.is_empty(), "no function was running");
+        assert_eq!(a.outside_cpu_ns, 400, "outside every function");
+        assert_eq!(
+            (s[0].name.as_str(), s[0].cpu_ns, s[0].mem_growth_bytes),
+            ("s5", 400, 32)
+        );
     }
 }

@@ -48,8 +48,8 @@ pub struct StageHook {
 
 static STAGE_HOOK: OnceLock<StageHook> = OnceLock::new();
 
-/// Lets the stage recorder tell the sampler which stage each thread is in; without it,
-/// `Resources::per_stage` stays empty. Only the first call counts.
+/// Replaces how the sampler learns which stage each thread is in (by default the stage
+/// recorder's `ThreadData::current_stage`). Only the first call counts.
 pub fn set_stage_hook(hook: StageHook) {
     let _ = STAGE_HOOK.set(hook);
 }
@@ -210,7 +210,11 @@ impl State {
             s.refresh_cpu_usage();
             cores.primed = true;
         }
-        let hook = STAGE_HOOK.get().copied();
+        // The stage recorder's own slot unless a test installed another hook.
+        let hook = Some(STAGE_HOOK.get().copied().unwrap_or(StageHook {
+            current: |t| t.current_stage.load(std::sync::atomic::Ordering::Relaxed),
+            name: |id| crate::stage::stage_name(id).map(str::to_string),
+        }));
         let mut attr = Attributor::default();
         let mut timeline = Timeline::default();
         let mut samples = 0u64;
