@@ -76,6 +76,9 @@ pub(crate) struct AllocSlot {
 /// A thread's allocation counters.
 pub(crate) struct ThreadAlloc {
     slots: SegVec<AllocSlot>,
+    /// Per stage id: counts only (a stage's activations are record pulls, too fine-grained for
+    /// a per-activation peak).
+    stage_slots: SegVec<AllocSlot>,
     live: AtomicI64,
     peak: AtomicI64,
     /// Nesting depth of [`Quiet`] guards: while non-zero, nothing is counted.
@@ -102,6 +105,7 @@ impl ThreadAlloc {
     pub(crate) fn new() -> ThreadAlloc {
         let t = ThreadAlloc {
             slots: SegVec::default(),
+            stage_slots: SegVec::default(),
             live: AtomicI64::new(0),
             peak: AtomicI64::new(0),
             quiet: AtomicU32::new(0),
@@ -161,9 +165,34 @@ impl ThreadAlloc {
         }
     }
 
+    /// The slot of stage `stage`, created on first use with counting paused (its allocation
+    /// goes to the wrapped allocator uncounted).
     #[inline(always)]
-    fn on_alloc(&self, site: u32, size: usize) {
+    fn stage_slot(&self, stage: u32) -> Option<&AllocSlot> {
+        if stage == 0 {
+            return None;
+        }
+        match self.stage_slots.get(stage as usize) {
+            Some(s) => Some(s),
+            None => self.grow_stage(stage),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow_stage(&self, stage: u32) -> Option<&AllocSlot> {
+        let _q = self.quiet();
+        let _ = self.stage_slots.get_or_alloc(stage as usize);
+        self.stage_slots.get(stage as usize)
+    }
+
+    #[inline(always)]
+    fn on_alloc(&self, site: u32, stage: u32, size: usize) {
         if let Some(s) = self.slot(site) {
+            bump(&s.allocations, 1);
+            bump(&s.bytes_allocated, size as u64);
+        }
+        if let Some(s) = self.stage_slot(stage) {
             bump(&s.allocations, 1);
             bump(&s.bytes_allocated, size as u64);
         }
@@ -175,8 +204,11 @@ impl ThreadAlloc {
     }
 
     #[inline(always)]
-    fn on_free(&self, site: u32, size: usize) {
+    fn on_free(&self, site: u32, stage: u32, size: usize) {
         if let Some(s) = self.slot(site) {
+            bump(&s.bytes_freed, size as u64);
+        }
+        if let Some(s) = self.stage_slot(stage) {
             bump(&s.bytes_freed, size as u64);
         }
         self.live
@@ -185,12 +217,16 @@ impl ThreadAlloc {
 }
 
 #[inline(always)]
-fn tracked() -> Option<(&'static ThreadData, u32)> {
+fn tracked() -> Option<(&'static ThreadData, u32, u32)> {
     let td = current_thread()?;
     if td.alloc.quiet.load(Relaxed) != 0 {
         return None;
     }
-    Some((td, td.current_site.load(Relaxed)))
+    Some((
+        td,
+        td.current_site.load(Relaxed),
+        td.current_stage.load(Relaxed),
+    ))
 }
 
 // SAFETY: every method forwards to `inner` with the caller's arguments unchanged and returns
@@ -201,8 +237,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on unchanged.
         let p = unsafe { self.inner.alloc(layout) };
         if !p.is_null() {
-            if let Some((td, site)) = tracked() {
-                td.alloc.on_alloc(site, layout.size());
+            if let Some((td, site, stage)) = tracked() {
+                td.alloc.on_alloc(site, stage, layout.size());
             }
         }
         p
@@ -213,8 +249,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // SAFETY: as in `alloc`.
         let p = unsafe { self.inner.alloc_zeroed(layout) };
         if !p.is_null() {
-            if let Some((td, site)) = tracked() {
-                td.alloc.on_alloc(site, layout.size());
+            if let Some((td, site, stage)) = tracked() {
+                td.alloc.on_alloc(site, stage, layout.size());
             }
         }
         p
@@ -224,8 +260,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: as in `alloc`.
         unsafe { self.inner.dealloc(ptr, layout) };
-        if let Some((td, site)) = tracked() {
-            td.alloc.on_free(site, layout.size());
+        if let Some((td, site, stage)) = tracked() {
+            td.alloc.on_free(site, stage, layout.size());
         }
     }
 
@@ -235,9 +271,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
         // SAFETY: as in `alloc`.
         let p = unsafe { self.inner.realloc(ptr, layout, new_size) };
         if !p.is_null() {
-            if let Some((td, site)) = tracked() {
-                td.alloc.on_free(site, layout.size());
-                td.alloc.on_alloc(site, new_size);
+            if let Some((td, site, stage)) = tracked() {
+                td.alloc.on_free(site, stage, layout.size());
+                td.alloc.on_alloc(site, stage, new_size);
             }
         }
         p
@@ -260,6 +296,39 @@ pub fn untracked<R>(f: impl FnOnce() -> R) -> R {
 /// or freed are left out. Peak live bytes is the highest over all activations on any thread.
 pub fn collect() -> Vec<AllocationStats> {
     untracked(collect_inner)
+}
+
+/// Allocation figures per stage (allocations, bytes allocated and freed, net retained; no
+/// peak), summed over every thread, charged to the innermost stage whose code was running.
+pub fn collect_stages() -> Vec<AllocationStats> {
+    untracked(|| {
+        let mut rows: Vec<AllocationStats> = Vec::new();
+        let mut id = 1u32;
+        while let Some(name) = crate::stage::stage_name(id) {
+            let mut row = AllocationStats {
+                name: name.to_string(),
+                ..AllocationStats::default()
+            };
+            for td in all_threads() {
+                if let Some(s) = td.alloc.stage_slots.get(id as usize) {
+                    row.allocations += s.allocations.load(Relaxed);
+                    row.bytes_allocated += s.bytes_allocated.load(Relaxed);
+                    row.bytes_freed += s.bytes_freed.load(Relaxed);
+                }
+            }
+            row.net_retained_bytes = row.bytes_allocated as i64 - row.bytes_freed as i64;
+            if row.allocations > 0 || row.bytes_freed > 0 {
+                rows.push(row);
+            }
+            id += 1;
+        }
+        rows.sort_by(|a, b| {
+            b.bytes_allocated
+                .cmp(&a.bytes_allocated)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        rows
+    })
 }
 
 fn collect_inner() -> Vec<AllocationStats> {

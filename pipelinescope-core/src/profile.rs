@@ -337,6 +337,9 @@ pub struct Resources {
     pub run_summary: Option<RunSummary>,
     /// Exact allocation figures per function and stage (feature `alloc`).
     pub allocations: Vec<AllocationStats>,
+    /// Exact allocation figures per stage (feature `alloc`; no per-activation peak).
+    #[serde(default)]
+    pub stage_allocations: Vec<AllocationStats>,
     /// CPU time of the program over the sampled span, the sampler's own left out: the
     /// denominator of `cpu_share`.
     #[serde(default)]

@@ -62,7 +62,10 @@ pub struct Sampler {
     spawn_error: Option<String>,
     /// Allocation figures when the sampler started: the run reports only what came after.
     #[cfg(feature = "alloc")]
-    alloc_base: Vec<crate::profile::AllocationStats>,
+    alloc_base: (
+        Vec<crate::profile::AllocationStats>,
+        Vec<crate::profile::AllocationStats>,
+    ),
 }
 
 impl Sampler {
@@ -75,7 +78,7 @@ impl Sampler {
         let (tx, rx) = mpsc::channel();
         let state = State::new(config, interval_ms);
         #[cfg(feature = "alloc")]
-        let alloc_base = crate::alloc::untracked(crate::alloc::collect);
+        let alloc_base = (crate::alloc::collect(), crate::alloc::collect_stages());
         match std::thread::Builder::new()
             .name("pipelinescope-sampler".into())
             .spawn(move || state.run(rx))
@@ -122,7 +125,9 @@ impl Sampler {
         r.run_summary = Some(run_summary());
         #[cfg(feature = "alloc")]
         {
-            r.allocations = allocations_since(crate::alloc::collect(), &self.alloc_base);
+            r.allocations = allocations_since(crate::alloc::collect(), &self.alloc_base.0);
+            r.stage_allocations =
+                allocations_since(crate::alloc::collect_stages(), &self.alloc_base.1);
         }
         r
     }
@@ -352,6 +357,7 @@ impl State {
             per_stage,
             run_summary: None,
             allocations: Vec::new(),
+            stage_allocations: Vec::new(),
             program_cpu_ns: program_cpu,
             unattributed_cpu_ns: program_cpu.saturating_sub(attributed),
             unattributed_mem_growth_bytes: attr.outside_mem_bytes,
