@@ -477,8 +477,18 @@ impl Pending {
 /// Own time is the time inside `next` minus the time pulling from upstream (through
 /// [`StageInput`]) and inside nested stages; downstream wait is the time between handing a record
 /// out and the next call to `next`. See [`EXACT_CALLS`] for which calls are timed.
+///
+/// When not recording, `fold` (and so `for_each`, `count`, `sum`, ...) is forwarded to the
+/// stage's iterator, so that a consumer that folds keeps the internal iteration of the whole
+/// chain and the wrapper costs nothing per record.
 pub struct StageIter<I> {
+    st: IterState,
     inner: I,
+}
+
+/// Everything a [`StageIter`] keeps besides the wrapped iterator; adds its counts to the thread's
+/// figures when dropped.
+struct IterState {
     /// Stage id, 0 when not recording.
     id: u32,
     /// Outermost calls left until the next timed one (after the exact phase).
@@ -497,6 +507,39 @@ pub struct StageIter<I> {
     pending: Pending,
 }
 
+/// A timed call in progress.
+struct Open {
+    t: &'static StageThread,
+    slot: &'static StageSlot,
+    /// Depth of the thread's frame stack before this call's frame.
+    depth: usize,
+    t0: u64,
+}
+
+/// Puts the thread's stage state back when the inner iterator panics: dropped only while
+/// unwinding (the normal path forgets it), so it costs nothing per call.
+struct Unwind {
+    outer: bool,
+    prev: Option<u32>,
+    depth: Option<(&'static StageThread, usize)>,
+}
+
+impl Drop for Unwind {
+    #[cold]
+    fn drop(&mut self) {
+        if let Some(prev) = self.prev {
+            restore(prev);
+        }
+        if self.outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        if let Some((t, depth)) = self.depth {
+            // SAFETY: owning thread; the frames above `depth` belong to calls that unwound.
+            unsafe { t.owner() }.depth = depth;
+        }
+    }
+}
+
 impl<I> StageIter<I> {
     /// Wraps the iterator a lazy stage returned.
     #[inline]
@@ -506,22 +549,24 @@ impl<I> StageIter<I> {
     {
         let on = recording();
         StageIter {
-            inner,
-            id: if on { site.id() } else { 0 },
-            countdown: 0,
-            rng: if on {
-                SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1
-            } else {
-                1
+            st: IterState {
+                id: if on { site.id() } else { 0 },
+                countdown: 0,
+                rng: if on {
+                    SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1
+                } else {
+                    1
+                },
+                outer_calls: 0,
+                first_enter: 0,
+                last_out: 0,
+                gap_open: false,
+                own_since_out: 0,
+                first_done: false,
+                done: false,
+                pending: Pending::default(),
             },
-            outer_calls: 0,
-            first_enter: 0,
-            last_out: 0,
-            gap_open: false,
-            own_since_out: 0,
-            first_done: false,
-            done: false,
-            pending: Pending::default(),
+            inner,
         }
     }
 
@@ -530,6 +575,74 @@ impl<I> StageIter<I> {
         &self.inner
     }
 
+    #[inline(always)]
+    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
+        if self.st.id == 0 {
+            return f(&mut self.inner);
+        }
+        let (outer, timed) = self.st.mode();
+        if timed {
+            self.step_timed(outer, f)
+        } else {
+            self.step_counting(outer, f)
+        }
+    }
+
+    /// An untimed call: counts only, in the iterator itself.
+    #[inline(always)]
+    fn step_counting<T>(&mut self, outer: bool, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
+        if outer {
+            MODE.with(|m| m.set(COUNTING));
+        }
+        self.st.count_enter();
+        let prev = publish(self.st.id);
+        let unwind = Unwind {
+            outer,
+            prev: Some(prev),
+            depth: None,
+        };
+        let item = f(&mut self.inner);
+        std::mem::forget(unwind);
+        restore(prev);
+        if outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        self.st.exit(None, item.is_some());
+        item
+    }
+
+    #[inline(always)]
+    fn step_timed<T>(&mut self, outer: bool, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
+        if outer {
+            MODE.with(|m| m.set(TIMED));
+        }
+        let open = self.st.timed_enter();
+        let prev = publish(self.st.id);
+        let unwind = Unwind {
+            outer,
+            prev: Some(prev),
+            depth: open.as_ref().map(|o| (o.t, o.depth)),
+        };
+        let item = f(&mut self.inner);
+        std::mem::forget(unwind);
+        restore(prev);
+        if outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        self.st.exit(open, item.is_some());
+        item
+    }
+}
+
+impl<I: Iterator> StageIter<I> {
+    /// A timed `next`, out of line: the counting path inlines into the consumer, small.
+    #[inline(never)]
+    fn next_timed(&mut self, outer: bool) -> Option<I::Item> {
+        self.step_timed(outer, Iterator::next)
+    }
+}
+
+impl IterState {
     /// Whether this outermost call is timed.
     #[inline(always)]
     fn sample(&mut self) -> bool {
@@ -551,47 +664,27 @@ impl<I> StageIter<I> {
         true
     }
 
+    /// Whether the call starting now is the outermost stage call on its thread, and whether it
+    /// is timed.
     #[inline(always)]
-    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        if self.id == 0 {
-            return f(&mut self.inner);
-        }
+    fn mode(&mut self) -> (bool, bool) {
         let mode = MODE.with(Cell::get);
         let outer = mode == IDLE;
-        let timed = if outer { self.sample() } else { mode == TIMED };
-        if outer {
-            MODE.with(|m| m.set(if timed { TIMED } else { COUNTING }));
-        }
-        // The inner `next` is called in exactly one place, so it inlines into this `next`
-        // whatever the path; the timed bookkeeping stays out of line.
-        let open = if timed {
-            self.timed_enter()
-        } else {
-            self.count_enter();
-            None
-        };
-        let prev = publish(self.id);
-        let unwind = Unwind {
-            outer,
-            prev: Some(prev),
-            depth: open.as_ref().map(|o| (o.t, o.depth)),
-        };
-        let item = f(&mut self.inner);
-        std::mem::forget(unwind);
-        restore(prev);
-        if outer {
-            MODE.with(|m| m.set(IDLE));
-        }
+        (outer, if outer { self.sample() } else { mode == TIMED })
+    }
+
+    /// End of a `next` call that returned a record (`some`) or not.
+    #[inline(always)]
+    fn exit(&mut self, open: Option<Open>, some: bool) {
         match open {
-            Some(open) => self.timed_exit(open, item.is_some()),
-            None if item.is_some() => {
+            Some(open) => self.timed_exit(open, some),
+            None if some => {
                 self.pending.out += 1;
                 self.gap_open = true;
                 LAST_OUT.with(|l| l.set(self.id));
             }
             None => self.done = true,
         }
-        item
     }
 
     /// Start of an untimed call: counts only, in the iterator itself.
@@ -672,159 +765,7 @@ impl<I> StageIter<I> {
     }
 }
 
-/// A timed call in progress.
-struct Open {
-    t: &'static StageThread,
-    slot: &'static StageSlot,
-    /// Depth of the thread's frame stack before this call's frame.
-    depth: usize,
-    t0: u64,
-}
-
-/// Puts the thread's stage state back when the inner iterator panics: dropped only while
-/// unwinding (the normal path forgets it), so it costs nothing per call.
-struct Unwind {
-    outer: bool,
-    prev: Option<u32>,
-    depth: Option<(&'static StageThread, usize)>,
-}
-
-impl Drop for Unwind {
-    #[cold]
-    fn drop(&mut self) {
-        if let Some(prev) = self.prev {
-            restore(prev);
-        }
-        if self.outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        if let Some((t, depth)) = self.depth {
-            // SAFETY: owning thread; the frames above `depth` belong to calls that unwound.
-            unsafe { t.owner() }.depth = depth;
-        }
-    }
-}
-
-impl<I: Iterator> Iterator for StageIter<I> {
-    type Item = I::Item;
-
-    // Inlined into the consumer when not recording or only counting (most records); timed
-    // calls go out of line.
-    #[inline(always)]
-    fn next(&mut self) -> Option<I::Item> {
-        if self.id == 0 {
-            return self.inner.next();
-        }
-        let mode = MODE.with(Cell::get);
-        let outer = mode == IDLE;
-        let timed = if outer { self.sample() } else { mode == TIMED };
-        if timed {
-            return self.next_timed(outer);
-        }
-        if outer {
-            MODE.with(|m| m.set(COUNTING));
-        }
-        self.count_enter();
-        let prev = publish(self.id);
-        let unwind = Unwind {
-            outer,
-            prev: Some(prev),
-            depth: None,
-        };
-        let item = self.inner.next();
-        std::mem::forget(unwind);
-        restore(prev);
-        if outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        if item.is_some() {
-            self.pending.out += 1;
-            self.gap_open = true;
-            LAST_OUT.with(|l| l.set(self.id));
-        } else {
-            self.done = true;
-        }
-        item
-    }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-}
-
-impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
-    #[inline]
-    fn next_back(&mut self) -> Option<I::Item> {
-        self.step(DoubleEndedIterator::next_back)
-    }
-}
-
-impl<I: Iterator> StageIter<I> {
-    #[inline(never)]
-    fn next_timed(&mut self, outer: bool) -> Option<I::Item> {
-        if outer {
-            MODE.with(|m| m.set(TIMED));
-        }
-        let open = self.timed_enter();
-        let prev = publish(self.id);
-        let unwind = Unwind {
-            outer,
-            prev: Some(prev),
-            depth: open.as_ref().map(|o| (o.t, o.depth)),
-        };
-        let item = self.inner.next();
-        std::mem::forget(unwind);
-        restore(prev);
-        if outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        match open {
-            Some(open) => self.timed_exit(open, item.is_some()),
-            None if item.is_some() => {
-                self.pending.out += 1;
-                self.gap_open = true;
-                LAST_OUT.with(|l| l.set(self.id));
-            }
-            None => self.done = true,
-        }
-        item
-    }
-}
-
-impl<I: ExactSizeIterator> ExactSizeIterator for StageIter<I> {}
-
-impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageIter<I> {}
-
-impl<I: Clone> Clone for StageIter<I> {
-    /// A clone is a new activity of the same stage: it starts with fresh per-iterator state.
-    fn clone(&self) -> Self {
-        StageIter {
-            inner: self.inner.clone(),
-            id: self.id,
-            countdown: 0,
-            rng: self.rng.rotate_left(7) | 1,
-            outer_calls: 0,
-            first_enter: 0,
-            last_out: 0,
-            gap_open: false,
-            own_since_out: 0,
-            first_done: false,
-            done: self.done,
-            pending: Pending::default(),
-        }
-    }
-}
-
-impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageIter")
-            .field("inner", &self.inner)
-            .finish()
-    }
-}
-
-impl<I> Drop for StageIter<I> {
+impl Drop for IterState {
     fn drop(&mut self) {
         if self.id == 0 {
             return;
@@ -842,10 +783,100 @@ impl<I> Drop for StageIter<I> {
     }
 }
 
+impl<I: Iterator> Iterator for StageIter<I> {
+    type Item = I::Item;
+
+    // Inlined into the consumer when not recording or only counting (most records); timed
+    // calls go out of line.
+    #[inline(always)]
+    fn next(&mut self) -> Option<I::Item> {
+        if self.st.id == 0 {
+            return self.inner.next();
+        }
+        let (outer, timed) = self.st.mode();
+        if timed {
+            return self.next_timed(outer);
+        }
+        self.step_counting(outer, Iterator::next)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        if self.st.id == 0 {
+            let StageIter { st: _, inner } = self;
+            return inner.fold(init, f);
+        }
+        // Recording: one `next` at a time. (Folding the wrapped iterator with the bookkeeping
+        // in its closure measured slower: the open call then lives in memory between records.)
+        let mut it = self;
+        let mut acc = init;
+        while let Some(item) = it.next() {
+            acc = f(acc, item);
+        }
+        acc
+    }
+}
+
+impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
+    #[inline]
+    fn next_back(&mut self) -> Option<I::Item> {
+        self.step(DoubleEndedIterator::next_back)
+    }
+}
+
+impl<I: ExactSizeIterator> ExactSizeIterator for StageIter<I> {}
+
+impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageIter<I> {}
+
+impl<I: Clone> Clone for StageIter<I> {
+    /// A clone is a new activity of the same stage: it starts with fresh per-iterator state.
+    fn clone(&self) -> Self {
+        StageIter {
+            st: IterState {
+                id: self.st.id,
+                countdown: 0,
+                rng: self.st.rng.rotate_left(7) | 1,
+                outer_calls: 0,
+                first_enter: 0,
+                last_out: 0,
+                gap_open: false,
+                own_since_out: 0,
+                first_done: false,
+                done: self.st.done,
+                pending: Pending::default(),
+            },
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageIter")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
 /// An iterator input of a stage: counts records in and measures the time spent pulling them from
-/// upstream, which is then not charged to the stage.
+/// upstream, which is then not charged to the stage. Like [`StageIter`], it forwards `fold` when
+/// not recording.
 pub struct StageInput<I> {
+    st: InputState,
     inner: I,
+}
+
+/// Everything a [`StageInput`] keeps besides the wrapped iterator; adds its counts to the
+/// thread's figures when dropped.
+struct InputState {
     /// The consuming stage's id, 0 when not recording.
     stage: u32,
     /// Records in not yet added to the thread's slot.
@@ -863,25 +894,22 @@ impl<I> StageInput<I> {
         I: Iterator,
     {
         StageInput {
+            st: InputState {
+                stage: if recording() { site.id() } else { 0 },
+                pending_in: 0,
+                edge_from: 0,
+                pending_edge: 0,
+            },
             inner,
-            stage: if recording() { site.id() } else { 0 },
-            pending_in: 0,
-            edge_from: 0,
-            pending_edge: 0,
         }
     }
 
     #[inline(always)]
     fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        if self.stage == 0 {
+        if self.st.stage == 0 {
             return f(&mut self.inner);
         }
-        LAST_OUT.with(|l| l.set(0));
-        let open = if MODE.with(Cell::get) == TIMED {
-            self.timed_enter()
-        } else {
-            None
-        };
+        let open = self.st.pull_begin();
         // The current stage stays the consuming stage while it pulls (an upstream stage
         // publishes itself): one thread-local write less per record.
         let unwind = Unwind {
@@ -891,10 +919,30 @@ impl<I> StageInput<I> {
         };
         let item = f(&mut self.inner);
         std::mem::forget(unwind);
+        self.st.pull_end(open, item.is_some());
+        item
+    }
+}
+
+impl InputState {
+    /// Start of a pull from upstream (recording only).
+    #[inline(always)]
+    fn pull_begin(&mut self) -> Option<Open> {
+        LAST_OUT.with(|l| l.set(0));
+        if MODE.with(Cell::get) == TIMED {
+            self.timed_enter()
+        } else {
+            None
+        }
+    }
+
+    /// End of a pull that brought a record (`some`) or not.
+    #[inline(always)]
+    fn pull_end(&mut self, open: Option<Open>, some: bool) {
         if let Some(open) = open {
             self.timed_exit(open);
         }
-        if item.is_some() {
+        if some {
             self.pending_in += 1;
             let from = LAST_OUT.with(Cell::get);
             if from != self.edge_from {
@@ -902,7 +950,6 @@ impl<I> StageInput<I> {
             }
             self.pending_edge += 1;
         }
-        item
     }
 
     #[inline(never)]
@@ -958,6 +1005,19 @@ impl<I> StageInput<I> {
     }
 }
 
+impl Drop for InputState {
+    fn drop(&mut self) {
+        if self.stage == 0 {
+            return;
+        }
+        if let Some(t) = local() {
+            // SAFETY: owning thread, no other borrow alive.
+            let owner = unsafe { t.owner() };
+            self.flush(t, owner);
+        }
+    }
+}
+
 impl<I: Iterator> Iterator for StageInput<I> {
     type Item = I::Item;
 
@@ -965,28 +1025,47 @@ impl<I: Iterator> Iterator for StageInput<I> {
     // line.
     #[inline(always)]
     fn next(&mut self) -> Option<I::Item> {
-        if self.stage == 0 {
+        if self.st.stage == 0 {
             return self.inner.next();
         }
         if MODE.with(Cell::get) == TIMED {
-            return self.next_recording();
+            return self.next_timed();
         }
         LAST_OUT.with(|l| l.set(0));
         let item = self.inner.next();
-        if item.is_some() {
-            self.pending_in += 1;
-            let from = LAST_OUT.with(Cell::get);
-            if from != self.edge_from {
-                self.switch_edge(from);
-            }
-            self.pending_edge += 1;
-        }
+        self.st.pull_end(None, item.is_some());
         item
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
+    }
+
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        if self.st.stage == 0 {
+            let StageInput { st: _, inner } = self;
+            return inner.fold(init, f);
+        }
+        // Recording: one `next` at a time, as in `StageIter::fold`.
+        let mut it = self;
+        let mut acc = init;
+        while let Some(item) = it.next() {
+            acc = f(acc, item);
+        }
+        acc
+    }
+}
+
+impl<I: Iterator> StageInput<I> {
+    /// A timed pull, out of line: the counting path inlines into the consumer, small.
+    #[inline(never)]
+    fn next_timed(&mut self) -> Option<I::Item> {
+        self.step(Iterator::next)
     }
 }
 
@@ -997,13 +1076,6 @@ impl<I: DoubleEndedIterator> DoubleEndedIterator for StageInput<I> {
     }
 }
 
-impl<I: Iterator> StageInput<I> {
-    #[inline(never)]
-    fn next_recording(&mut self) -> Option<I::Item> {
-        self.step(Iterator::next)
-    }
-}
-
 impl<I: ExactSizeIterator> ExactSizeIterator for StageInput<I> {}
 
 impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageInput<I> {}
@@ -1011,11 +1083,13 @@ impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageInput<I> {}
 impl<I: Clone> Clone for StageInput<I> {
     fn clone(&self) -> Self {
         StageInput {
+            st: InputState {
+                stage: self.st.stage,
+                pending_in: 0,
+                edge_from: 0,
+                pending_edge: 0,
+            },
             inner: self.inner.clone(),
-            stage: self.stage,
-            pending_in: 0,
-            edge_from: 0,
-            pending_edge: 0,
         }
     }
 }
@@ -1025,19 +1099,6 @@ impl<I: std::fmt::Debug> std::fmt::Debug for StageInput<I> {
         f.debug_struct("StageInput")
             .field("inner", &self.inner)
             .finish()
-    }
-}
-
-impl<I> Drop for StageInput<I> {
-    fn drop(&mut self) {
-        if self.stage == 0 {
-            return;
-        }
-        if let Some(t) = local() {
-            // SAFETY: owning thread, no other borrow alive.
-            let owner = unsafe { t.owner() };
-            self.flush(t, owner);
-        }
     }
 }
 

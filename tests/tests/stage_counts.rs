@@ -32,7 +32,10 @@ fn filter_with_known_selectivity() {
     let total: u64 = double(keep_thirds(source(3_000))).sum();
     assert_eq!(
         total,
-        (0..3_000u64).filter(|x| x % 3 == 0).map(|x| x * 2).sum::<u64>()
+        (0..3_000u64)
+            .filter(|x| x % 3 == 0)
+            .map(|x| x * 2)
+            .sum::<u64>()
     );
     let src = stage_named("counts_source");
     let f = stage_named("counts_keep_thirds");
