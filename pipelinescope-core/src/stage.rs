@@ -816,9 +816,9 @@ impl<I: Iterator> Iterator for StageIter<I> {
         }
         // Recording: one `next` at a time. (Folding the wrapped iterator with the bookkeeping
         // in its closure measured slower: the open call then lives in memory between records.)
-        let mut it = self;
         let mut acc = init;
-        while let Some(item) = it.next() {
+        // A `for` loop calls `next`, not `fold`.
+        for item in self {
             acc = f(acc, item);
         }
         acc
@@ -1052,9 +1052,9 @@ impl<I: Iterator> Iterator for StageInput<I> {
             return inner.fold(init, f);
         }
         // Recording: one `next` at a time, as in `StageIter::fold`.
-        let mut it = self;
         let mut acc = init;
-        while let Some(item) = it.next() {
+        // A `for` loop calls `next`, not `fold`.
+        for item in self {
             acc = f(acc, item);
         }
         acc
