@@ -166,8 +166,12 @@ fn main() {
         // For profilers: one case in a loop.
         for _ in 0..200 {
             match which.as_str() {
-                "sensor_bare" => black_box(sensor_bare::run()),
-                _ => black_box(sensor_staged::run()),
+                "sensor_bare" => black_box(sensor_bare::run() as u64),
+                "chain_staged" => black_box(
+                    staged::offset(staged::scale(staged::keep(staged::source(N / 10))))
+                        .fold(0, u64::wrapping_add),
+                ),
+                _ => black_box(sensor_staged::run() as u64),
             };
         }
         return;

@@ -114,9 +114,14 @@ struct StageSlot {
     /// `next` calls of the stage's iterators, and how many of them were timed.
     calls: AtomicU64,
     timed_calls: AtomicU64,
-    /// Own and upstream time of the timed `next` calls.
+    /// Own and upstream time of the sampled timed `next` calls.
     own_ticks: AtomicU64,
     upstream_ticks: AtomicU64,
+    /// `next` calls timed because all calls of their phase are (see [`EXACT_CALLS`]): counted
+    /// in `calls` but not in `timed_calls`; their own and upstream time.
+    exact_calls: AtomicU64,
+    exact_own_ticks: AtomicU64,
+    exact_upstream_ticks: AtomicU64,
     /// Own time of whole calls (eager stages, construction of lazy iterators): always timed.
     call_ticks: AtomicU64,
     /// Gaps between a record out and the next `next` call; the measured ones and their sum.
@@ -146,6 +151,9 @@ impl Default for StageSlot {
             timed_calls: AtomicU64::new(0),
             own_ticks: AtomicU64::new(0),
             upstream_ticks: AtomicU64::new(0),
+            exact_calls: AtomicU64::new(0),
+            exact_own_ticks: AtomicU64::new(0),
+            exact_upstream_ticks: AtomicU64::new(0),
             call_ticks: AtomicU64::new(0),
             gaps: AtomicU64::new(0),
             wait_samples: AtomicU64::new(0),
@@ -221,7 +229,9 @@ struct Owner {
 /// times every one of its first `EXACT_CALLS` `next` calls, and everything nested in them; after
 /// that, about one call in `SAMPLE_EVERY`, at random so that periodic work does not alias.
 /// Counts are always exact; the time of untimed calls is estimated from the timed calls of the
-/// same stage. Reading the clock costs ~10 ns on some machines, more than a cheap stage's own
+/// same stage made after that first phase (the first phase holds the cold start: the first
+/// record, caches filling, lazy initialisation; scaling it up to the untimed calls would charge
+/// that start many times over), while the calls of the first phase count as they were. Reading the clock costs ~10 ns on some machines, more than a cheap stage's own
 /// work: timing every record would distort the pipeline being measured.
 pub const EXACT_CALLS: u64 = 1024;
 /// See [`EXACT_CALLS`].
@@ -229,13 +239,17 @@ pub const SAMPLE_EVERY: u32 = 16;
 
 /// No stage call is open on this thread.
 const IDLE: u8 = 0;
-/// The open outermost stage call is timed, and so is everything nested in it.
-const TIMED: u8 = 1;
 /// The open outermost stage call only counts.
-const COUNTING: u8 = 2;
+const COUNTING: u8 = 1;
+/// The open outermost stage call is a sampled one: it is timed, and so is everything nested in
+/// it. (Any mode from here up is timed.)
+const TIMED: u8 = 2;
+/// The open outermost stage call is timed because every call of its phase is (the first
+/// `EXACT_CALLS` of an iterator, or a whole stage call), and so is everything nested in it.
+const EXACT: u8 = 3;
 
 thread_local! {
-    /// IDLE, TIMED or COUNTING. A plain `const` cell: reading it is one thread-local load.
+    /// IDLE, COUNTING, TIMED or EXACT. A plain `const` cell: reading it is one thread-local load.
     static MODE: Cell<u8> = const { Cell::new(IDLE) };
     /// Stage that last handed a record out on this thread (0: none since the last pull began).
     static LAST_OUT: Cell<u32> = const { Cell::new(0) };
@@ -514,6 +528,8 @@ struct Open {
     /// Depth of the thread's frame stack before this call's frame.
     depth: usize,
     t0: u64,
+    /// Timed because every call of its phase is (counted apart from the sampled ones).
+    exact: bool,
 }
 
 /// Puts the thread's stage state back when the inner iterator panics: dropped only while
@@ -580,9 +596,9 @@ impl<I> StageIter<I> {
         if self.st.id == 0 {
             return f(&mut self.inner);
         }
-        let (outer, timed) = self.st.mode();
-        if timed {
-            self.step_timed(outer, f)
+        let (outer, mode) = self.st.mode();
+        if mode >= TIMED {
+            self.step_timed(outer, mode, f)
         } else {
             self.step_counting(outer, f)
         }
@@ -612,11 +628,16 @@ impl<I> StageIter<I> {
     }
 
     #[inline(always)]
-    fn step_timed<T>(&mut self, outer: bool, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
+    fn step_timed<T>(
+        &mut self,
+        outer: bool,
+        mode: u8,
+        f: impl FnOnce(&mut I) -> Option<T>,
+    ) -> Option<T> {
         if outer {
-            MODE.with(|m| m.set(TIMED));
+            MODE.with(|m| m.set(mode));
         }
-        let open = self.st.timed_enter();
+        let open = self.st.timed_enter(mode == EXACT);
         let prev = publish(self.st.id);
         let unwind = Unwind {
             outer,
@@ -637,22 +658,22 @@ impl<I> StageIter<I> {
 impl<I: Iterator> StageIter<I> {
     /// A timed `next`, out of line: the counting path inlines into the consumer, small.
     #[inline(never)]
-    fn next_timed(&mut self, outer: bool) -> Option<I::Item> {
-        self.step_timed(outer, Iterator::next)
+    fn next_timed(&mut self, outer: bool, mode: u8) -> Option<I::Item> {
+        self.step_timed(outer, mode, Iterator::next)
     }
 }
 
 impl IterState {
-    /// Whether this outermost call is timed.
+    /// The mode of this outermost call: EXACT, TIMED or COUNTING.
     #[inline(always)]
-    fn sample(&mut self) -> bool {
+    fn sample(&mut self) -> u8 {
         self.outer_calls += 1;
         if self.outer_calls <= EXACT_CALLS {
-            return true;
+            return EXACT;
         }
         if self.countdown > 0 {
             self.countdown -= 1;
-            return false;
+            return COUNTING;
         }
         let mut x = self.rng;
         x ^= x << 13;
@@ -661,16 +682,16 @@ impl IterState {
         self.rng = x;
         // Uniform in 0..2n-1: a mean gap of n-1 untimed calls, one timed call in n.
         self.countdown = x % (2 * SAMPLE_EVERY - 1);
-        true
+        TIMED
     }
 
-    /// Whether the call starting now is the outermost stage call on its thread, and whether it
-    /// is timed.
+    /// Whether the call starting now is the outermost stage call on its thread, and its mode
+    /// (COUNTING, TIMED or EXACT).
     #[inline(always)]
-    fn mode(&mut self) -> (bool, bool) {
+    fn mode(&mut self) -> (bool, u8) {
         let mode = MODE.with(Cell::get);
         let outer = mode == IDLE;
-        (outer, if outer { self.sample() } else { mode == TIMED })
+        (outer, if outer { self.sample() } else { mode })
     }
 
     /// End of a `next` call that returned a record (`some`) or not.
@@ -705,7 +726,7 @@ impl IterState {
     }
 
     #[inline(never)]
-    fn timed_enter(&mut self) -> Option<Open> {
+    fn timed_enter(&mut self, exact: bool) -> Option<Open> {
         let t = local()?;
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
@@ -717,13 +738,20 @@ impl IterState {
             slot,
             depth,
             t0: raw(),
+            exact,
         })
     }
 
     #[inline(never)]
     fn timed_exit(&mut self, open: Open, some: bool) {
         let t1 = raw();
-        let Open { t, slot: s, t0, .. } = open;
+        let Open {
+            t,
+            slot: s,
+            t0,
+            exact,
+            ..
+        } = open;
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let span = t1.saturating_sub(t0);
@@ -731,8 +759,13 @@ impl IterState {
         let own = span.saturating_sub(child);
         self.pending.calls += 1;
         self.pending.flush(s);
-        bump(&s.timed_calls, 1);
-        bump(&s.own_ticks, own);
+        if exact {
+            bump(&s.exact_calls, 1);
+            bump(&s.exact_own_ticks, own);
+        } else {
+            bump(&s.timed_calls, 1);
+            bump(&s.own_ticks, own);
+        }
         if self.gap_open {
             self.gap_open = false;
             bump(&s.gaps, 1);
@@ -793,9 +826,9 @@ impl<I: Iterator> Iterator for StageIter<I> {
         if self.st.id == 0 {
             return self.inner.next();
         }
-        let (outer, timed) = self.st.mode();
-        if timed {
-            return self.next_timed(outer);
+        let (outer, mode) = self.st.mode();
+        if mode >= TIMED {
+            return self.next_timed(outer, mode);
         }
         self.step_counting(outer, Iterator::next)
     }
@@ -929,8 +962,9 @@ impl InputState {
     #[inline(always)]
     fn pull_begin(&mut self) -> Option<Open> {
         LAST_OUT.with(|l| l.set(0));
-        if MODE.with(Cell::get) == TIMED {
-            self.timed_enter()
+        let mode = MODE.with(Cell::get);
+        if mode >= TIMED {
+            self.timed_enter(mode == EXACT)
         } else {
             None
         }
@@ -953,7 +987,7 @@ impl InputState {
     }
 
     #[inline(never)]
-    fn timed_enter(&mut self) -> Option<Open> {
+    fn timed_enter(&mut self, exact: bool) -> Option<Open> {
         let t = local()?;
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
@@ -965,6 +999,7 @@ impl InputState {
             slot,
             depth,
             t0: raw(),
+            exact,
         })
     }
 
@@ -975,7 +1010,11 @@ impl InputState {
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         t.pop(owner, span);
-        bump(&open.slot.upstream_ticks, span);
+        if open.exact {
+            bump(&open.slot.exact_upstream_ticks, span);
+        } else {
+            bump(&open.slot.upstream_ticks, span);
+        }
         self.flush(t, owner);
     }
 
@@ -1028,7 +1067,7 @@ impl<I: Iterator> Iterator for StageInput<I> {
         if self.st.stage == 0 {
             return self.inner.next();
         }
-        if MODE.with(Cell::get) == TIMED {
+        if MODE.with(Cell::get) >= TIMED {
             return self.next_timed();
         }
         LAST_OUT.with(|l| l.set(0));
@@ -1150,7 +1189,7 @@ pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
         }
         t.push(owner);
     }
-    let prev_mode = MODE.with(|m| m.replace(TIMED));
+    let prev_mode = MODE.with(|m| m.replace(EXACT));
     StageCall {
         id,
         eager,
@@ -1303,6 +1342,9 @@ struct Acc {
     timed_calls: u64,
     own_ticks: u64,
     upstream_ticks: u64,
+    exact_calls: u64,
+    exact_own_ticks: u64,
+    exact_upstream_ticks: u64,
     call_ticks: u64,
     gaps: u64,
     wait_samples: u64,
@@ -1343,6 +1385,9 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             a.timed_calls += s.timed_calls.load(Relaxed);
             a.own_ticks += s.own_ticks.load(Relaxed);
             a.upstream_ticks += s.upstream_ticks.load(Relaxed);
+            a.exact_calls += s.exact_calls.load(Relaxed);
+            a.exact_own_ticks += s.exact_own_ticks.load(Relaxed);
+            a.exact_upstream_ticks += s.exact_upstream_ticks.load(Relaxed);
             a.call_ticks += s.call_ticks.load(Relaxed);
             a.gaps += s.gaps.load(Relaxed);
             a.wait_samples += s.wait_samples.load(Relaxed);
@@ -1384,7 +1429,18 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             ns(ticks) as f64 * (n as f64 / of as f64)
         }
     };
-    let own_of = |a: &Acc| ns(a.call_ticks) + scaled(a.own_ticks, a.calls, a.timed_calls) as u64;
+    // The calls of the exact phase count as they were; the others are estimated from the
+    // sampled timed calls (from the exact phase when no call was sampled yet).
+    let estimate = |exact: u64, sampled: u64, a: &Acc| {
+        let rest = a.calls.saturating_sub(a.exact_calls);
+        let from = if a.timed_calls > 0 {
+            scaled(sampled, rest, a.timed_calls)
+        } else {
+            scaled(exact, rest, a.exact_calls)
+        };
+        ns(exact) + from as u64
+    };
+    let own_of = |a: &Acc| ns(a.call_ticks) + estimate(a.exact_own_ticks, a.own_ticks, a);
     let total_own: u64 = ids.iter().map(|&id| own_of(&accs[id as usize])).sum();
     let mut out = Vec::with_capacity(ids.len());
     for (pos, &id) in order.iter().enumerate() {
@@ -1413,7 +1469,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             (0, 0, 0.0)
         };
         let own_ns = own_of(a);
-        let upstream_ns = scaled(a.upstream_ticks, a.calls, a.timed_calls) as u64;
+        let upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_ticks, a);
         let active_s = (own_ns + upstream_ns) as f64 / 1e9;
         let p = if wall_ns > 0 {
             (own_ns as f64 / wall_ns as f64).clamp(0.0, 0.999)
