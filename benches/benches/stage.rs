@@ -54,8 +54,10 @@ macro_rules! sensor {
             use pipelinescope::stage;
             use std::collections::VecDeque;
 
+            const SENSORS: [&str; 5] = ["S0", "S1", "S2", "S3", "S4"];
+
             pub struct Reading {
-                pub sensor_id: String,
+                pub sensor_id: &'static str,
                 pub timestamp_ms: u64,
                 pub value: f64,
             }
@@ -86,7 +88,7 @@ macro_rules! sensor {
             pub fn generate(n: usize, seed: u64) -> impl Iterator<Item = Reading> {
                 let mut rng = Rng(seed);
                 (0..n).map(move |i| Reading {
-                    sensor_id: format!("S{}", i % 5),
+                    sensor_id: SENSORS[i % SENSORS.len()],
                     timestamp_ms: 1_700_000_000_000 + i as u64,
                     value: rng.gauss(50.0, 15.0),
                 })
@@ -136,7 +138,7 @@ macro_rules! sensor {
                 let f = threshold_filter(generate(50_000, 0x5EED_2026), 20.0, 80.0);
                 rolling_naive(normalize(f, 20.0, 80.0), 10)
                     .map(|f| {
-                        std::hint::black_box((&f.reading.sensor_id, f.reading.timestamp_ms));
+                        std::hint::black_box((f.reading.sensor_id, f.reading.timestamp_ms));
                         (f.mean + f.variance) as usize
                     })
                     .count()
