@@ -143,6 +143,17 @@ macro_rules! sensor {
                     })
                     .count()
             }
+
+            /// The same, drained by a `for` loop: one `next` at a time instead of a fold.
+            pub fn run_next() -> usize {
+                let f = threshold_filter(generate(50_000, 0x5EED_2026), 20.0, 80.0);
+                let mut n = 0;
+                for f in rolling_naive(normalize(f, 20.0, 80.0), 10) {
+                    std::hint::black_box((f.reading.sensor_id, f.reading.timestamp_ms));
+                    n += (f.mean + f.variance) as usize;
+                }
+                n
+            }
         }
     };
 }
@@ -169,6 +180,8 @@ fn main() {
         for _ in 0..200 {
             match which.as_str() {
                 "sensor_bare" => black_box(sensor_bare::run() as u64),
+                "sensor_next_bare" => black_box(sensor_bare::run_next() as u64),
+                "sensor_next_staged" => black_box(sensor_staged::run_next() as u64),
                 "chain_staged" => black_box(
                     staged::offset(staged::scale(staged::keep(staged::source(N / 10))))
                         .fold(0, u64::wrapping_add),
@@ -182,6 +195,7 @@ fn main() {
     let mut chain = (Duration::MAX, Duration::MAX);
     let mut sensor = (Duration::MAX, Duration::MAX);
     let mut sensor_off = Duration::MAX;
+    let mut next = (Duration::MAX, Duration::MAX, Duration::MAX);
     for _ in 0..5 {
         chain.0 = chain.0.min(best(3, || {
             bare::offset(bare::scale(bare::keep(bare::source(N)))).fold(0, u64::wrapping_add)
@@ -196,7 +210,10 @@ fn main() {
         // their mere presence (the forwarding layers), without any measuring.
         pipelinescope::set_recording(false);
         sensor_off = sensor_off.min(best(3, || sensor_staged::run() as u64));
+        next.2 = next.2.min(best(3, || sensor_staged::run_next() as u64));
         pipelinescope::set_recording(true);
+        next.0 = next.0.min(best(3, || sensor_bare::run_next() as u64));
+        next.1 = next.1.min(best(3, || sensor_staged::run_next() as u64));
     }
     // Records through each stage: the source and the filter see N, the two maps 7/8 of N.
     let stage_records = (2 * N + 2 * (N / 8 * 7)) as f64;
@@ -218,6 +235,17 @@ fn main() {
         "  staged, recording off at run time {:>8.3} ms   change {:+.1}%",
         sensor_off.as_secs_f64() * 1e3,
         100.0 * (sensor_off.as_secs_f64() / sensor.0.as_secs_f64() - 1.0)
+    );
+    let pct = |d: Duration, base: Duration| 100.0 * (d.as_secs_f64() / base.as_secs_f64() - 1.0);
+    println!("sensor pipeline drained by a for loop (`next` instead of `fold`):");
+    println!(
+        "  bare {:>8.3} ms   staged {:>8.3} ms   change {:+.1}%   recording off {:>8.3} ms   \
+         change {:+.1}%",
+        next.0.as_secs_f64() * 1e3,
+        next.1.as_secs_f64() * 1e3,
+        pct(next.1, next.0),
+        next.2.as_secs_f64() * 1e3,
+        pct(next.2, next.0)
     );
     let p = pipelinescope::snapshot();
     let recorded: u64 = p.stages.iter().map(|s| s.records_out).sum();
