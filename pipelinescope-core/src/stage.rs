@@ -492,9 +492,11 @@ impl Pending {
 /// [`StageInput`]) and inside nested stages; downstream wait is the time between handing a record
 /// out and the next call to `next`. See [`EXACT_CALLS`] for which calls are timed.
 ///
-/// When not recording, `fold` (and so `for_each`, `count`, `sum`, ...) is forwarded to the
-/// stage's iterator, so that a consumer that folds keeps the internal iteration of the whole
-/// chain and the wrapper costs nothing per record.
+/// `fold` (and so `for_each`, `count`, `sum`, ...) is forwarded to the stage's iterator, so that
+/// a consumer that folds keeps the internal iteration of the whole chain: when not recording the
+/// wrapper then costs nothing per record. While recording, handing a record to the fold's
+/// closure ends a `next` call and the closure's return starts the next one: the same events, in
+/// the same order, as when the consumer calls `next`.
 pub struct StageIter<I> {
     st: IterState,
     inner: I,
@@ -847,14 +849,88 @@ impl<I: Iterator> Iterator for StageIter<I> {
             let StageIter { st: _, inner } = self;
             return inner.fold(init, f);
         }
-        // Recording: one `next` at a time. (Folding the wrapped iterator with the bookkeeping
-        // in its closure measured slower: the open call then lives in memory between records.)
-        let mut acc = init;
-        // A `for` loop calls `next`, not `fold`.
-        for item in self {
-            acc = f(acc, item);
-        }
+        // Recording: the wrapped iterator is folded too. Handing a record to the closure ends
+        // a `next` call and the closure's return starts the next one: the same events, in the
+        // same order, as when the consumer calls `next`.
+        let StageIter { mut st, inner } = self;
+        let mut fold = IterFold {
+            st: &mut st,
+            open: false,
+            outer: false,
+            mode: IDLE,
+            prev: 0,
+            timed: None,
+        };
+        fold.resume();
+        let acc = inner.fold(init, |acc, item| {
+            fold.out(true);
+            let acc = f(acc, item);
+            fold.resume();
+            acc
+        });
+        fold.out(false);
         acc
+    }
+}
+
+/// A `fold` through a recording stage iterator: the `next` call open between two records.
+struct IterFold<'a> {
+    st: &'a mut IterState,
+    /// A call is open (the fold is inside the wrapped iterator).
+    open: bool,
+    outer: bool,
+    mode: u8,
+    prev: u32,
+    timed: Option<Open>,
+}
+
+impl IterFold<'_> {
+    /// Starts a `next` call.
+    #[inline(always)]
+    fn resume(&mut self) {
+        let (outer, mode) = self.st.mode();
+        if outer {
+            MODE.with(|m| m.set(mode));
+        }
+        if mode >= TIMED {
+            self.timed = self.st.timed_enter(mode == EXACT);
+        } else {
+            self.st.count_enter();
+        }
+        self.prev = publish(self.st.id);
+        self.outer = outer;
+        self.mode = mode;
+        self.open = true;
+    }
+
+    /// Ends the open call, with a record or at the end.
+    #[inline(always)]
+    fn out(&mut self, some: bool) {
+        self.open = false;
+        restore(self.prev);
+        if self.outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        let open = if self.mode >= TIMED {
+            self.timed.take()
+        } else {
+            None
+        };
+        self.st.exit(open, some);
+    }
+}
+
+impl Drop for IterFold<'_> {
+    /// Unwinds the open call when the wrapped iterator panics (a panic in the consumer's
+    /// closure finds no call open).
+    fn drop(&mut self) {
+        if self.open {
+            drop(Unwind {
+                outer: self.outer,
+                prev: Some(self.prev),
+                depth: self.timed.as_ref().map(|o| (o.t, o.depth)),
+            });
+        }
     }
 }
 
@@ -900,8 +976,7 @@ impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
 }
 
 /// An iterator input of a stage: counts records in and measures the time spent pulling them from
-/// upstream, which is then not charged to the stage. Like [`StageIter`], it forwards `fold` when
-/// not recording.
+/// upstream, which is then not charged to the stage. Like [`StageIter`], it forwards `fold`.
 pub struct StageInput<I> {
     st: InputState,
     inner: I,
@@ -1090,13 +1165,64 @@ impl<I: Iterator> Iterator for StageInput<I> {
             let StageInput { st: _, inner } = self;
             return inner.fold(init, f);
         }
-        // Recording: one `next` at a time, as in `StageIter::fold`.
-        let mut acc = init;
-        // A `for` loop calls `next`, not `fold`.
-        for item in self {
-            acc = f(acc, item);
-        }
+        // Recording: the wrapped iterator is folded too, as in `StageIter::fold`.
+        let StageInput { mut st, inner } = self;
+        let mut fold = InputFold {
+            st: &mut st,
+            pulling: false,
+            timed: None,
+        };
+        fold.resume();
+        let acc = inner.fold(init, |acc, item| {
+            fold.got(true);
+            let acc = f(acc, item);
+            fold.resume();
+            acc
+        });
+        fold.got(false);
         acc
+    }
+}
+
+/// A `fold` through a recording stage input: the pull open between two records.
+struct InputFold<'a> {
+    st: &'a mut InputState,
+    /// A pull is open (the fold is inside the wrapped iterator).
+    pulling: bool,
+    timed: Option<Open>,
+}
+
+impl InputFold<'_> {
+    /// Starts a pull.
+    #[inline(always)]
+    fn resume(&mut self) {
+        self.timed = self.st.pull_begin();
+        self.pulling = true;
+    }
+
+    /// Ends the open pull, with a record or at the end.
+    #[inline(always)]
+    fn got(&mut self, some: bool) {
+        self.pulling = false;
+        let open = if self.timed.is_some() {
+            self.timed.take()
+        } else {
+            None
+        };
+        self.st.pull_end(open, some);
+    }
+}
+
+impl Drop for InputFold<'_> {
+    /// Unwinds the open pull when upstream panics.
+    fn drop(&mut self) {
+        if self.pulling {
+            drop(Unwind {
+                outer: false,
+                prev: None,
+                depth: self.timed.as_ref().map(|o| (o.t, o.depth)),
+            });
+        }
     }
 }
 
