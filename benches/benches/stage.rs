@@ -1,6 +1,10 @@
 //! What `#[stage]` costs per record: a bare iterator chain against the same chain with every
 //! step a stage, and the 50,000-record sensor pipeline with and without stages, side by side in
-//! one run.
+//! one run. The sensor pipeline runs drained by a fold (`count`, the wrappers forward `fold`
+//! when not recording) and by a `for` loop (one `next` at a time), with recording on and off.
+//!
+//! `STAGE_BENCH_ONLY=sensor_staged|sensor_bare|sensor_next_staged|sensor_next_bare|chain_staged`
+//! runs one case in a loop, for profilers (`PIPELINESCOPE=off` switches recording off).
 //!
 //! `cargo bench -p pipelinescope-bench --bench stage`
 
@@ -54,8 +58,10 @@ macro_rules! sensor {
             use pipelinescope::stage;
             use std::collections::VecDeque;
 
+            const SENSORS: [&str; 5] = ["S0", "S1", "S2", "S3", "S4"];
+
             pub struct Reading {
-                pub sensor_id: String,
+                pub sensor_id: &'static str,
                 pub timestamp_ms: u64,
                 pub value: f64,
             }
@@ -86,7 +92,7 @@ macro_rules! sensor {
             pub fn generate(n: usize, seed: u64) -> impl Iterator<Item = Reading> {
                 let mut rng = Rng(seed);
                 (0..n).map(move |i| Reading {
-                    sensor_id: format!("S{}", i % 5),
+                    sensor_id: SENSORS[i % SENSORS.len()],
                     timestamp_ms: 1_700_000_000_000 + i as u64,
                     value: rng.gauss(50.0, 15.0),
                 })
@@ -136,10 +142,21 @@ macro_rules! sensor {
                 let f = threshold_filter(generate(50_000, 0x5EED_2026), 20.0, 80.0);
                 rolling_naive(normalize(f, 20.0, 80.0), 10)
                     .map(|f| {
-                        std::hint::black_box((&f.reading.sensor_id, f.reading.timestamp_ms));
+                        std::hint::black_box((f.reading.sensor_id, f.reading.timestamp_ms));
                         (f.mean + f.variance) as usize
                     })
                     .count()
+            }
+
+            /// The same, drained by a `for` loop: one `next` at a time instead of a fold.
+            pub fn run_next() -> usize {
+                let f = threshold_filter(generate(50_000, 0x5EED_2026), 20.0, 80.0);
+                let mut n = 0;
+                for f in rolling_naive(normalize(f, 20.0, 80.0), 10) {
+                    std::hint::black_box((f.reading.sensor_id, f.reading.timestamp_ms));
+                    n += (f.mean + f.variance) as usize;
+                }
+                n
             }
         }
     };
@@ -166,8 +183,14 @@ fn main() {
         // For profilers: one case in a loop.
         for _ in 0..200 {
             match which.as_str() {
-                "sensor_bare" => black_box(sensor_bare::run()),
-                _ => black_box(sensor_staged::run()),
+                "sensor_bare" => black_box(sensor_bare::run() as u64),
+                "sensor_next_bare" => black_box(sensor_bare::run_next() as u64),
+                "sensor_next_staged" => black_box(sensor_staged::run_next() as u64),
+                "chain_staged" => black_box(
+                    staged::offset(staged::scale(staged::keep(staged::source(N / 10))))
+                        .fold(0, u64::wrapping_add),
+                ),
+                _ => black_box(sensor_staged::run() as u64),
             };
         }
         return;
@@ -176,6 +199,7 @@ fn main() {
     let mut chain = (Duration::MAX, Duration::MAX);
     let mut sensor = (Duration::MAX, Duration::MAX);
     let mut sensor_off = Duration::MAX;
+    let mut next = (Duration::MAX, Duration::MAX, Duration::MAX);
     for _ in 0..5 {
         chain.0 = chain.0.min(best(3, || {
             bare::offset(bare::scale(bare::keep(bare::source(N)))).fold(0, u64::wrapping_add)
@@ -190,7 +214,10 @@ fn main() {
         // their mere presence (the forwarding layers), without any measuring.
         pipelinescope::set_recording(false);
         sensor_off = sensor_off.min(best(3, || sensor_staged::run() as u64));
+        next.2 = next.2.min(best(3, || sensor_staged::run_next() as u64));
         pipelinescope::set_recording(true);
+        next.0 = next.0.min(best(3, || sensor_bare::run_next() as u64));
+        next.1 = next.1.min(best(3, || sensor_staged::run_next() as u64));
     }
     // Records through each stage: the source and the filter see N, the two maps 7/8 of N.
     let stage_records = (2 * N + 2 * (N / 8 * 7)) as f64;
@@ -212,6 +239,17 @@ fn main() {
         "  staged, recording off at run time {:>8.3} ms   change {:+.1}%",
         sensor_off.as_secs_f64() * 1e3,
         100.0 * (sensor_off.as_secs_f64() / sensor.0.as_secs_f64() - 1.0)
+    );
+    let pct = |d: Duration, base: Duration| 100.0 * (d.as_secs_f64() / base.as_secs_f64() - 1.0);
+    println!("sensor pipeline drained by a for loop (`next` instead of `fold`):");
+    println!(
+        "  bare {:>8.3} ms   staged {:>8.3} ms   change {:+.1}%   recording off {:>8.3} ms   \
+         change {:+.1}%",
+        next.0.as_secs_f64() * 1e3,
+        next.1.as_secs_f64() * 1e3,
+        pct(next.1, next.0),
+        next.2.as_secs_f64() * 1e3,
+        pct(next.2, next.0)
     );
     let p = pipelinescope::snapshot();
     let recorded: u64 = p.stages.iter().map(|s| s.records_out).sum();

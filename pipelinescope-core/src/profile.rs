@@ -227,8 +227,8 @@ pub struct ThreadStats {
 ///
 /// Counts are exact. Times of lazy stages come from timed `next` calls: every call of an
 /// iterator's first 1,024 (and everything nested in them), then about one call in 16 at random;
-/// the time of the untimed calls is estimated from the timed calls of the same stage. Eager
-/// stages are timed on every call.
+/// the time of the untimed calls is estimated from the timed calls of the same stage after the
+/// first 1,024 (so a slow first record counts once). Eager stages are timed on every call.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct StageStats {
     /// Stage name.

@@ -114,9 +114,14 @@ struct StageSlot {
     /// `next` calls of the stage's iterators, and how many of them were timed.
     calls: AtomicU64,
     timed_calls: AtomicU64,
-    /// Own and upstream time of the timed `next` calls.
+    /// Own and upstream time of the sampled timed `next` calls.
     own_ticks: AtomicU64,
     upstream_ticks: AtomicU64,
+    /// `next` calls timed because all calls of their phase are (see [`EXACT_CALLS`]): counted
+    /// in `calls` but not in `timed_calls`; their own and upstream time.
+    exact_calls: AtomicU64,
+    exact_own_ticks: AtomicU64,
+    exact_upstream_ticks: AtomicU64,
     /// Own time of whole calls (eager stages, construction of lazy iterators): always timed.
     call_ticks: AtomicU64,
     /// Gaps between a record out and the next `next` call; the measured ones and their sum.
@@ -146,6 +151,9 @@ impl Default for StageSlot {
             timed_calls: AtomicU64::new(0),
             own_ticks: AtomicU64::new(0),
             upstream_ticks: AtomicU64::new(0),
+            exact_calls: AtomicU64::new(0),
+            exact_own_ticks: AtomicU64::new(0),
+            exact_upstream_ticks: AtomicU64::new(0),
             call_ticks: AtomicU64::new(0),
             gaps: AtomicU64::new(0),
             wait_samples: AtomicU64::new(0),
@@ -221,7 +229,9 @@ struct Owner {
 /// times every one of its first `EXACT_CALLS` `next` calls, and everything nested in them; after
 /// that, about one call in `SAMPLE_EVERY`, at random so that periodic work does not alias.
 /// Counts are always exact; the time of untimed calls is estimated from the timed calls of the
-/// same stage. Reading the clock costs ~10 ns on some machines, more than a cheap stage's own
+/// same stage made after that first phase (the first phase holds the cold start: the first
+/// record, caches filling, lazy initialisation; scaling it up to the untimed calls would charge
+/// that start many times over), while the calls of the first phase count as they were. Reading the clock costs ~10 ns on some machines, more than a cheap stage's own
 /// work: timing every record would distort the pipeline being measured.
 pub const EXACT_CALLS: u64 = 1024;
 /// See [`EXACT_CALLS`].
@@ -229,13 +239,17 @@ pub const SAMPLE_EVERY: u32 = 16;
 
 /// No stage call is open on this thread.
 const IDLE: u8 = 0;
-/// The open outermost stage call is timed, and so is everything nested in it.
-const TIMED: u8 = 1;
 /// The open outermost stage call only counts.
-const COUNTING: u8 = 2;
+const COUNTING: u8 = 1;
+/// The open outermost stage call is a sampled one: it is timed, and so is everything nested in
+/// it. (Any mode from here up is timed.)
+const TIMED: u8 = 2;
+/// The open outermost stage call is timed because every call of its phase is (the first
+/// `EXACT_CALLS` of an iterator, or a whole stage call), and so is everything nested in it.
+const EXACT: u8 = 3;
 
 thread_local! {
-    /// IDLE, TIMED or COUNTING. A plain `const` cell: reading it is one thread-local load.
+    /// IDLE, COUNTING, TIMED or EXACT. A plain `const` cell: reading it is one thread-local load.
     static MODE: Cell<u8> = const { Cell::new(IDLE) };
     /// Stage that last handed a record out on this thread (0: none since the last pull began).
     static LAST_OUT: Cell<u32> = const { Cell::new(0) };
@@ -477,8 +491,20 @@ impl Pending {
 /// Own time is the time inside `next` minus the time pulling from upstream (through
 /// [`StageInput`]) and inside nested stages; downstream wait is the time between handing a record
 /// out and the next call to `next`. See [`EXACT_CALLS`] for which calls are timed.
+///
+/// `fold` (and so `for_each`, `count`, `sum`, ...) is forwarded to the stage's iterator, so that
+/// a consumer that folds keeps the internal iteration of the whole chain: when not recording the
+/// wrapper then costs nothing per record. While recording, handing a record to the fold's
+/// closure ends a `next` call and the closure's return starts the next one: the same events, in
+/// the same order, as when the consumer calls `next`.
 pub struct StageIter<I> {
+    st: IterState,
     inner: I,
+}
+
+/// Everything a [`StageIter`] keeps besides the wrapped iterator; adds its counts to the thread's
+/// figures when dropped.
+struct IterState {
     /// Stage id, 0 when not recording.
     id: u32,
     /// Outermost calls left until the next timed one (after the exact phase).
@@ -497,6 +523,41 @@ pub struct StageIter<I> {
     pending: Pending,
 }
 
+/// A timed call in progress.
+struct Open {
+    t: &'static StageThread,
+    slot: &'static StageSlot,
+    /// Depth of the thread's frame stack before this call's frame.
+    depth: usize,
+    t0: u64,
+    /// Timed because every call of its phase is (counted apart from the sampled ones).
+    exact: bool,
+}
+
+/// Puts the thread's stage state back when the inner iterator panics: dropped only while
+/// unwinding (the normal path forgets it), so it costs nothing per call.
+struct Unwind {
+    outer: bool,
+    prev: Option<u32>,
+    depth: Option<(&'static StageThread, usize)>,
+}
+
+impl Drop for Unwind {
+    #[cold]
+    fn drop(&mut self) {
+        if let Some(prev) = self.prev {
+            restore(prev);
+        }
+        if self.outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        if let Some((t, depth)) = self.depth {
+            // SAFETY: owning thread; the frames above `depth` belong to calls that unwound.
+            unsafe { t.owner() }.depth = depth;
+        }
+    }
+}
+
 impl<I> StageIter<I> {
     /// Wraps the iterator a lazy stage returned.
     #[inline]
@@ -506,22 +567,24 @@ impl<I> StageIter<I> {
     {
         let on = recording();
         StageIter {
-            inner,
-            id: if on { site.id() } else { 0 },
-            countdown: 0,
-            rng: if on {
-                SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1
-            } else {
-                1
+            st: IterState {
+                id: if on { site.id() } else { 0 },
+                countdown: 0,
+                rng: if on {
+                    SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1
+                } else {
+                    1
+                },
+                outer_calls: 0,
+                first_enter: 0,
+                last_out: 0,
+                gap_open: false,
+                own_since_out: 0,
+                first_done: false,
+                done: false,
+                pending: Pending::default(),
             },
-            outer_calls: 0,
-            first_enter: 0,
-            last_out: 0,
-            gap_open: false,
-            own_since_out: 0,
-            first_done: false,
-            done: false,
-            pending: Pending::default(),
+            inner,
         }
     }
 
@@ -530,47 +593,54 @@ impl<I> StageIter<I> {
         &self.inner
     }
 
-    /// Whether this outermost call is timed.
     #[inline(always)]
-    fn sample(&mut self) -> bool {
-        self.outer_calls += 1;
-        if self.outer_calls <= EXACT_CALLS {
-            return true;
+    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
+        if self.st.id == 0 {
+            return f(&mut self.inner);
         }
-        if self.countdown > 0 {
-            self.countdown -= 1;
-            return false;
+        let (outer, mode) = self.st.mode();
+        if mode >= TIMED {
+            self.step_timed(outer, mode, f)
+        } else {
+            self.step_counting(outer, f)
         }
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.rng = x;
-        // Uniform in 0..2n-1: a mean gap of n-1 untimed calls, one timed call in n.
-        self.countdown = x % (2 * SAMPLE_EVERY - 1);
-        true
+    }
+
+    /// An untimed call: counts only, in the iterator itself.
+    #[inline(always)]
+    fn step_counting<T>(&mut self, outer: bool, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
+        if outer {
+            MODE.with(|m| m.set(COUNTING));
+        }
+        self.st.count_enter();
+        let prev = publish(self.st.id);
+        let unwind = Unwind {
+            outer,
+            prev: Some(prev),
+            depth: None,
+        };
+        let item = f(&mut self.inner);
+        std::mem::forget(unwind);
+        restore(prev);
+        if outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        self.st.exit(None, item.is_some());
+        item
     }
 
     #[inline(always)]
-    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        if self.id == 0 {
-            return f(&mut self.inner);
-        }
-        let mode = MODE.with(Cell::get);
-        let outer = mode == IDLE;
-        let timed = if outer { self.sample() } else { mode == TIMED };
+    fn step_timed<T>(
+        &mut self,
+        outer: bool,
+        mode: u8,
+        f: impl FnOnce(&mut I) -> Option<T>,
+    ) -> Option<T> {
         if outer {
-            MODE.with(|m| m.set(if timed { TIMED } else { COUNTING }));
+            MODE.with(|m| m.set(mode));
         }
-        // The inner `next` is called in exactly one place, so it inlines into this `next`
-        // whatever the path; the timed bookkeeping stays out of line.
-        let open = if timed {
-            self.timed_enter()
-        } else {
-            self.count_enter();
-            None
-        };
-        let prev = publish(self.id);
+        let open = self.st.timed_enter(mode == EXACT);
+        let prev = publish(self.st.id);
         let unwind = Unwind {
             outer,
             prev: Some(prev),
@@ -582,16 +652,62 @@ impl<I> StageIter<I> {
         if outer {
             MODE.with(|m| m.set(IDLE));
         }
+        self.st.exit(open, item.is_some());
+        item
+    }
+}
+
+impl<I: Iterator> StageIter<I> {
+    /// A timed `next`, out of line: the counting path inlines into the consumer, small.
+    #[inline(never)]
+    fn next_timed(&mut self, outer: bool, mode: u8) -> Option<I::Item> {
+        self.step_timed(outer, mode, Iterator::next)
+    }
+}
+
+impl IterState {
+    /// The mode of this outermost call: EXACT, TIMED or COUNTING.
+    #[inline(always)]
+    fn sample(&mut self) -> u8 {
+        self.outer_calls += 1;
+        if self.outer_calls <= EXACT_CALLS {
+            return EXACT;
+        }
+        if self.countdown > 0 {
+            self.countdown -= 1;
+            return COUNTING;
+        }
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        // Uniform in 0..2n-1: a mean gap of n-1 untimed calls, one timed call in n.
+        self.countdown = x % (2 * SAMPLE_EVERY - 1);
+        TIMED
+    }
+
+    /// Whether the call starting now is the outermost stage call on its thread, and its mode
+    /// (COUNTING, TIMED or EXACT).
+    #[inline(always)]
+    fn mode(&mut self) -> (bool, u8) {
+        let mode = MODE.with(Cell::get);
+        let outer = mode == IDLE;
+        (outer, if outer { self.sample() } else { mode })
+    }
+
+    /// End of a `next` call that returned a record (`some`) or not.
+    #[inline(always)]
+    fn exit(&mut self, open: Option<Open>, some: bool) {
         match open {
-            Some(open) => self.timed_exit(open, item.is_some()),
-            None if item.is_some() => {
+            Some(open) => self.timed_exit(open, some),
+            None if some => {
                 self.pending.out += 1;
                 self.gap_open = true;
                 LAST_OUT.with(|l| l.set(self.id));
             }
             None => self.done = true,
         }
-        item
     }
 
     /// Start of an untimed call: counts only, in the iterator itself.
@@ -612,7 +728,7 @@ impl<I> StageIter<I> {
     }
 
     #[inline(never)]
-    fn timed_enter(&mut self) -> Option<Open> {
+    fn timed_enter(&mut self, exact: bool) -> Option<Open> {
         let t = local()?;
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
@@ -624,13 +740,20 @@ impl<I> StageIter<I> {
             slot,
             depth,
             t0: raw(),
+            exact,
         })
     }
 
     #[inline(never)]
     fn timed_exit(&mut self, open: Open, some: bool) {
         let t1 = raw();
-        let Open { t, slot: s, t0, .. } = open;
+        let Open {
+            t,
+            slot: s,
+            t0,
+            exact,
+            ..
+        } = open;
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let span = t1.saturating_sub(t0);
@@ -638,8 +761,13 @@ impl<I> StageIter<I> {
         let own = span.saturating_sub(child);
         self.pending.calls += 1;
         self.pending.flush(s);
-        bump(&s.timed_calls, 1);
-        bump(&s.own_ticks, own);
+        if exact {
+            bump(&s.exact_calls, 1);
+            bump(&s.exact_own_ticks, own);
+        } else {
+            bump(&s.timed_calls, 1);
+            bump(&s.own_ticks, own);
+        }
         if self.gap_open {
             self.gap_open = false;
             bump(&s.gaps, 1);
@@ -672,159 +800,7 @@ impl<I> StageIter<I> {
     }
 }
 
-/// A timed call in progress.
-struct Open {
-    t: &'static StageThread,
-    slot: &'static StageSlot,
-    /// Depth of the thread's frame stack before this call's frame.
-    depth: usize,
-    t0: u64,
-}
-
-/// Puts the thread's stage state back when the inner iterator panics: dropped only while
-/// unwinding (the normal path forgets it), so it costs nothing per call.
-struct Unwind {
-    outer: bool,
-    prev: Option<u32>,
-    depth: Option<(&'static StageThread, usize)>,
-}
-
-impl Drop for Unwind {
-    #[cold]
-    fn drop(&mut self) {
-        if let Some(prev) = self.prev {
-            restore(prev);
-        }
-        if self.outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        if let Some((t, depth)) = self.depth {
-            // SAFETY: owning thread; the frames above `depth` belong to calls that unwound.
-            unsafe { t.owner() }.depth = depth;
-        }
-    }
-}
-
-impl<I: Iterator> Iterator for StageIter<I> {
-    type Item = I::Item;
-
-    // Inlined into the consumer when not recording or only counting (most records); timed
-    // calls go out of line.
-    #[inline(always)]
-    fn next(&mut self) -> Option<I::Item> {
-        if self.id == 0 {
-            return self.inner.next();
-        }
-        let mode = MODE.with(Cell::get);
-        let outer = mode == IDLE;
-        let timed = if outer { self.sample() } else { mode == TIMED };
-        if timed {
-            return self.next_timed(outer);
-        }
-        if outer {
-            MODE.with(|m| m.set(COUNTING));
-        }
-        self.count_enter();
-        let prev = publish(self.id);
-        let unwind = Unwind {
-            outer,
-            prev: Some(prev),
-            depth: None,
-        };
-        let item = self.inner.next();
-        std::mem::forget(unwind);
-        restore(prev);
-        if outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        if item.is_some() {
-            self.pending.out += 1;
-            self.gap_open = true;
-            LAST_OUT.with(|l| l.set(self.id));
-        } else {
-            self.done = true;
-        }
-        item
-    }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-}
-
-impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
-    #[inline]
-    fn next_back(&mut self) -> Option<I::Item> {
-        self.step(DoubleEndedIterator::next_back)
-    }
-}
-
-impl<I: Iterator> StageIter<I> {
-    #[inline(never)]
-    fn next_timed(&mut self, outer: bool) -> Option<I::Item> {
-        if outer {
-            MODE.with(|m| m.set(TIMED));
-        }
-        let open = self.timed_enter();
-        let prev = publish(self.id);
-        let unwind = Unwind {
-            outer,
-            prev: Some(prev),
-            depth: open.as_ref().map(|o| (o.t, o.depth)),
-        };
-        let item = self.inner.next();
-        std::mem::forget(unwind);
-        restore(prev);
-        if outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        match open {
-            Some(open) => self.timed_exit(open, item.is_some()),
-            None if item.is_some() => {
-                self.pending.out += 1;
-                self.gap_open = true;
-                LAST_OUT.with(|l| l.set(self.id));
-            }
-            None => self.done = true,
-        }
-        item
-    }
-}
-
-impl<I: ExactSizeIterator> ExactSizeIterator for StageIter<I> {}
-
-impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageIter<I> {}
-
-impl<I: Clone> Clone for StageIter<I> {
-    /// A clone is a new activity of the same stage: it starts with fresh per-iterator state.
-    fn clone(&self) -> Self {
-        StageIter {
-            inner: self.inner.clone(),
-            id: self.id,
-            countdown: 0,
-            rng: self.rng.rotate_left(7) | 1,
-            outer_calls: 0,
-            first_enter: 0,
-            last_out: 0,
-            gap_open: false,
-            own_since_out: 0,
-            first_done: false,
-            done: self.done,
-            pending: Pending::default(),
-        }
-    }
-}
-
-impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageIter")
-            .field("inner", &self.inner)
-            .finish()
-    }
-}
-
-impl<I> Drop for StageIter<I> {
+impl Drop for IterState {
     fn drop(&mut self) {
         if self.id == 0 {
             return;
@@ -842,10 +818,173 @@ impl<I> Drop for StageIter<I> {
     }
 }
 
+impl<I: Iterator> Iterator for StageIter<I> {
+    type Item = I::Item;
+
+    // Inlined into the consumer when not recording or only counting (most records); timed
+    // calls go out of line.
+    #[inline(always)]
+    fn next(&mut self) -> Option<I::Item> {
+        if self.st.id == 0 {
+            return self.inner.next();
+        }
+        let (outer, mode) = self.st.mode();
+        if mode >= TIMED {
+            return self.next_timed(outer, mode);
+        }
+        self.step_counting(outer, Iterator::next)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        if self.st.id == 0 {
+            let StageIter { st: _, inner } = self;
+            return inner.fold(init, f);
+        }
+        // Recording: the wrapped iterator is folded too. Handing a record to the closure ends
+        // a `next` call and the closure's return starts the next one: the same events, in the
+        // same order, as when the consumer calls `next`.
+        let StageIter { mut st, inner } = self;
+        let mut fold = IterFold {
+            st: &mut st,
+            open: false,
+            outer: false,
+            mode: IDLE,
+            prev: 0,
+            timed: None,
+        };
+        fold.resume();
+        let acc = inner.fold(init, |acc, item| {
+            fold.out(true);
+            let acc = f(acc, item);
+            fold.resume();
+            acc
+        });
+        fold.out(false);
+        acc
+    }
+}
+
+/// A `fold` through a recording stage iterator: the `next` call open between two records.
+struct IterFold<'a> {
+    st: &'a mut IterState,
+    /// A call is open (the fold is inside the wrapped iterator).
+    open: bool,
+    outer: bool,
+    mode: u8,
+    prev: u32,
+    timed: Option<Open>,
+}
+
+impl IterFold<'_> {
+    /// Starts a `next` call.
+    #[inline(always)]
+    fn resume(&mut self) {
+        let (outer, mode) = self.st.mode();
+        if outer {
+            MODE.with(|m| m.set(mode));
+        }
+        if mode >= TIMED {
+            self.timed = self.st.timed_enter(mode == EXACT);
+        } else {
+            self.st.count_enter();
+        }
+        self.prev = publish(self.st.id);
+        self.outer = outer;
+        self.mode = mode;
+        self.open = true;
+    }
+
+    /// Ends the open call, with a record or at the end.
+    #[inline(always)]
+    fn out(&mut self, some: bool) {
+        self.open = false;
+        restore(self.prev);
+        if self.outer {
+            MODE.with(|m| m.set(IDLE));
+        }
+        let open = if self.mode >= TIMED {
+            self.timed.take()
+        } else {
+            None
+        };
+        self.st.exit(open, some);
+    }
+}
+
+impl Drop for IterFold<'_> {
+    /// Unwinds the open call when the wrapped iterator panics (a panic in the consumer's
+    /// closure finds no call open).
+    fn drop(&mut self) {
+        if self.open {
+            drop(Unwind {
+                outer: self.outer,
+                prev: Some(self.prev),
+                depth: self.timed.as_ref().map(|o| (o.t, o.depth)),
+            });
+        }
+    }
+}
+
+impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
+    #[inline]
+    fn next_back(&mut self) -> Option<I::Item> {
+        self.step(DoubleEndedIterator::next_back)
+    }
+}
+
+impl<I: ExactSizeIterator> ExactSizeIterator for StageIter<I> {}
+
+impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageIter<I> {}
+
+impl<I: Clone> Clone for StageIter<I> {
+    /// A clone is a new activity of the same stage: it starts with fresh per-iterator state.
+    fn clone(&self) -> Self {
+        StageIter {
+            st: IterState {
+                id: self.st.id,
+                countdown: 0,
+                rng: self.st.rng.rotate_left(7) | 1,
+                outer_calls: 0,
+                first_enter: 0,
+                last_out: 0,
+                gap_open: false,
+                own_since_out: 0,
+                first_done: false,
+                done: self.st.done,
+                pending: Pending::default(),
+            },
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageIter")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
 /// An iterator input of a stage: counts records in and measures the time spent pulling them from
-/// upstream, which is then not charged to the stage.
+/// upstream, which is then not charged to the stage. Like [`StageIter`], it forwards `fold`.
 pub struct StageInput<I> {
+    st: InputState,
     inner: I,
+}
+
+/// Everything a [`StageInput`] keeps besides the wrapped iterator; adds its counts to the
+/// thread's figures when dropped.
+struct InputState {
     /// The consuming stage's id, 0 when not recording.
     stage: u32,
     /// Records in not yet added to the thread's slot.
@@ -863,25 +1002,22 @@ impl<I> StageInput<I> {
         I: Iterator,
     {
         StageInput {
+            st: InputState {
+                stage: if recording() { site.id() } else { 0 },
+                pending_in: 0,
+                edge_from: 0,
+                pending_edge: 0,
+            },
             inner,
-            stage: if recording() { site.id() } else { 0 },
-            pending_in: 0,
-            edge_from: 0,
-            pending_edge: 0,
         }
     }
 
     #[inline(always)]
     fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        if self.stage == 0 {
+        if self.st.stage == 0 {
             return f(&mut self.inner);
         }
-        LAST_OUT.with(|l| l.set(0));
-        let open = if MODE.with(Cell::get) == TIMED {
-            self.timed_enter()
-        } else {
-            None
-        };
+        let open = self.st.pull_begin();
         // The current stage stays the consuming stage while it pulls (an upstream stage
         // publishes itself): one thread-local write less per record.
         let unwind = Unwind {
@@ -891,10 +1027,31 @@ impl<I> StageInput<I> {
         };
         let item = f(&mut self.inner);
         std::mem::forget(unwind);
+        self.st.pull_end(open, item.is_some());
+        item
+    }
+}
+
+impl InputState {
+    /// Start of a pull from upstream (recording only).
+    #[inline(always)]
+    fn pull_begin(&mut self) -> Option<Open> {
+        LAST_OUT.with(|l| l.set(0));
+        let mode = MODE.with(Cell::get);
+        if mode >= TIMED {
+            self.timed_enter(mode == EXACT)
+        } else {
+            None
+        }
+    }
+
+    /// End of a pull that brought a record (`some`) or not.
+    #[inline(always)]
+    fn pull_end(&mut self, open: Option<Open>, some: bool) {
         if let Some(open) = open {
             self.timed_exit(open);
         }
-        if item.is_some() {
+        if some {
             self.pending_in += 1;
             let from = LAST_OUT.with(Cell::get);
             if from != self.edge_from {
@@ -902,11 +1059,14 @@ impl<I> StageInput<I> {
             }
             self.pending_edge += 1;
         }
-        item
     }
 
     #[inline(never)]
-    fn timed_enter(&mut self) -> Option<Open> {
+    // The pull's clock readings enclose the pull's own bookkeeping: that time then counts as
+    // upstream time, not as the consuming stage's own (where it would add some tens of ns per
+    // timed record to every stage with an input).
+    fn timed_enter(&mut self, exact: bool) -> Option<Open> {
+        let t0 = raw();
         let t = local()?;
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
@@ -917,19 +1077,24 @@ impl<I> StageInput<I> {
             t,
             slot,
             depth,
-            t0: raw(),
+            t0,
+            exact,
         })
     }
 
     #[inline(never)]
     fn timed_exit(&mut self, open: Open) {
-        let span = raw().saturating_sub(open.t0);
         let t = open.t;
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
-        t.pop(owner, span);
-        bump(&open.slot.upstream_ticks, span);
         self.flush(t, owner);
+        let span = raw().saturating_sub(open.t0);
+        t.pop(owner, span);
+        if open.exact {
+            bump(&open.slot.exact_upstream_ticks, span);
+        } else {
+            bump(&open.slot.upstream_ticks, span);
+        }
     }
 
     /// Adds the pending counts to the current thread's slots.
@@ -958,6 +1123,19 @@ impl<I> StageInput<I> {
     }
 }
 
+impl Drop for InputState {
+    fn drop(&mut self) {
+        if self.stage == 0 {
+            return;
+        }
+        if let Some(t) = local() {
+            // SAFETY: owning thread, no other borrow alive.
+            let owner = unsafe { t.owner() };
+            self.flush(t, owner);
+        }
+    }
+}
+
 impl<I: Iterator> Iterator for StageInput<I> {
     type Item = I::Item;
 
@@ -965,28 +1143,98 @@ impl<I: Iterator> Iterator for StageInput<I> {
     // line.
     #[inline(always)]
     fn next(&mut self) -> Option<I::Item> {
-        if self.stage == 0 {
+        if self.st.stage == 0 {
             return self.inner.next();
         }
-        if MODE.with(Cell::get) == TIMED {
-            return self.next_recording();
+        if MODE.with(Cell::get) >= TIMED {
+            return self.next_timed();
         }
         LAST_OUT.with(|l| l.set(0));
         let item = self.inner.next();
-        if item.is_some() {
-            self.pending_in += 1;
-            let from = LAST_OUT.with(Cell::get);
-            if from != self.edge_from {
-                self.switch_edge(from);
-            }
-            self.pending_edge += 1;
-        }
+        self.st.pull_end(None, item.is_some());
         item
     }
 
     #[inline]
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
+    }
+
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        if self.st.stage == 0 {
+            let StageInput { st: _, inner } = self;
+            return inner.fold(init, f);
+        }
+        // Recording: the wrapped iterator is folded too, as in `StageIter::fold`.
+        let StageInput { mut st, inner } = self;
+        let mut fold = InputFold {
+            st: &mut st,
+            pulling: false,
+            timed: None,
+        };
+        fold.resume();
+        let acc = inner.fold(init, |acc, item| {
+            fold.got(true);
+            let acc = f(acc, item);
+            fold.resume();
+            acc
+        });
+        fold.got(false);
+        acc
+    }
+}
+
+/// A `fold` through a recording stage input: the pull open between two records.
+struct InputFold<'a> {
+    st: &'a mut InputState,
+    /// A pull is open (the fold is inside the wrapped iterator).
+    pulling: bool,
+    timed: Option<Open>,
+}
+
+impl InputFold<'_> {
+    /// Starts a pull.
+    #[inline(always)]
+    fn resume(&mut self) {
+        self.timed = self.st.pull_begin();
+        self.pulling = true;
+    }
+
+    /// Ends the open pull, with a record or at the end.
+    #[inline(always)]
+    fn got(&mut self, some: bool) {
+        self.pulling = false;
+        let open = if self.timed.is_some() {
+            self.timed.take()
+        } else {
+            None
+        };
+        self.st.pull_end(open, some);
+    }
+}
+
+impl Drop for InputFold<'_> {
+    /// Unwinds the open pull when upstream panics.
+    fn drop(&mut self) {
+        if self.pulling {
+            drop(Unwind {
+                outer: false,
+                prev: None,
+                depth: self.timed.as_ref().map(|o| (o.t, o.depth)),
+            });
+        }
+    }
+}
+
+impl<I: Iterator> StageInput<I> {
+    /// A timed pull, out of line: the counting path inlines into the consumer, small.
+    #[inline(never)]
+    fn next_timed(&mut self) -> Option<I::Item> {
+        self.step(Iterator::next)
     }
 }
 
@@ -997,13 +1245,6 @@ impl<I: DoubleEndedIterator> DoubleEndedIterator for StageInput<I> {
     }
 }
 
-impl<I: Iterator> StageInput<I> {
-    #[inline(never)]
-    fn next_recording(&mut self) -> Option<I::Item> {
-        self.step(Iterator::next)
-    }
-}
-
 impl<I: ExactSizeIterator> ExactSizeIterator for StageInput<I> {}
 
 impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageInput<I> {}
@@ -1011,11 +1252,13 @@ impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageInput<I> {}
 impl<I: Clone> Clone for StageInput<I> {
     fn clone(&self) -> Self {
         StageInput {
+            st: InputState {
+                stage: self.st.stage,
+                pending_in: 0,
+                edge_from: 0,
+                pending_edge: 0,
+            },
             inner: self.inner.clone(),
-            stage: self.stage,
-            pending_in: 0,
-            edge_from: 0,
-            pending_edge: 0,
         }
     }
 }
@@ -1025,19 +1268,6 @@ impl<I: std::fmt::Debug> std::fmt::Debug for StageInput<I> {
         f.debug_struct("StageInput")
             .field("inner", &self.inner)
             .finish()
-    }
-}
-
-impl<I> Drop for StageInput<I> {
-    fn drop(&mut self) {
-        if self.stage == 0 {
-            return;
-        }
-        if let Some(t) = local() {
-            // SAFETY: owning thread, no other borrow alive.
-            let owner = unsafe { t.owner() };
-            self.flush(t, owner);
-        }
     }
 }
 
@@ -1089,7 +1319,7 @@ pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
         }
         t.push(owner);
     }
-    let prev_mode = MODE.with(|m| m.replace(TIMED));
+    let prev_mode = MODE.with(|m| m.replace(EXACT));
     StageCall {
         id,
         eager,
@@ -1242,6 +1472,9 @@ struct Acc {
     timed_calls: u64,
     own_ticks: u64,
     upstream_ticks: u64,
+    exact_calls: u64,
+    exact_own_ticks: u64,
+    exact_upstream_ticks: u64,
     call_ticks: u64,
     gaps: u64,
     wait_samples: u64,
@@ -1282,6 +1515,9 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             a.timed_calls += s.timed_calls.load(Relaxed);
             a.own_ticks += s.own_ticks.load(Relaxed);
             a.upstream_ticks += s.upstream_ticks.load(Relaxed);
+            a.exact_calls += s.exact_calls.load(Relaxed);
+            a.exact_own_ticks += s.exact_own_ticks.load(Relaxed);
+            a.exact_upstream_ticks += s.exact_upstream_ticks.load(Relaxed);
             a.call_ticks += s.call_ticks.load(Relaxed);
             a.gaps += s.gaps.load(Relaxed);
             a.wait_samples += s.wait_samples.load(Relaxed);
@@ -1323,7 +1559,18 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             ns(ticks) as f64 * (n as f64 / of as f64)
         }
     };
-    let own_of = |a: &Acc| ns(a.call_ticks) + scaled(a.own_ticks, a.calls, a.timed_calls) as u64;
+    // The calls of the exact phase count as they were; the others are estimated from the
+    // sampled timed calls (from the exact phase when no call was sampled yet).
+    let estimate = |exact: u64, sampled: u64, a: &Acc| {
+        let rest = a.calls.saturating_sub(a.exact_calls);
+        let from = if a.timed_calls > 0 {
+            scaled(sampled, rest, a.timed_calls)
+        } else {
+            scaled(exact, rest, a.exact_calls)
+        };
+        ns(exact) + from as u64
+    };
+    let own_of = |a: &Acc| ns(a.call_ticks) + estimate(a.exact_own_ticks, a.own_ticks, a);
     let total_own: u64 = ids.iter().map(|&id| own_of(&accs[id as usize])).sum();
     let mut out = Vec::with_capacity(ids.len());
     for (pos, &id) in order.iter().enumerate() {
@@ -1352,7 +1599,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             (0, 0, 0.0)
         };
         let own_ns = own_of(a);
-        let upstream_ns = scaled(a.upstream_ticks, a.calls, a.timed_calls) as u64;
+        let upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_ticks, a);
         let active_s = (own_ns + upstream_ns) as f64 / 1e9;
         let p = if wall_ns > 0 {
             (own_ns as f64 / wall_ns as f64).clamp(0.0, 0.999)

@@ -10,6 +10,9 @@ static SOURCE: StageSite = StageSite::new("direct_source", "t", "f", 1, StageKin
 static DOUBLE: StageSite = StageSite::new("direct_double", "t", "f", 2, StageKind::Lazy);
 static PANICKY: StageSite = StageSite::new("direct_panicky", "t", "f", 3, StageKind::Lazy);
 static AFTER: StageSite = StageSite::new("direct_after", "t", "f", 4, StageKind::Lazy);
+static FOLDED: StageSite = StageSite::new("direct_folded", "t", "f", 5, StageKind::Lazy);
+static FOLD_AFTER: StageSite = StageSite::new("direct_fold_after", "t", "f", 6, StageKind::Lazy);
+static FOLD_OUTER: StageSite = StageSite::new("direct_fold_outer", "t", "f", 7, StageKind::Lazy);
 
 fn current() -> u32 {
     current_thread().map_or(0, |t| t.current_stage.load(Relaxed))
@@ -78,4 +81,42 @@ fn a_panic_inside_a_stage_leaves_the_thread_usable() {
     assert_eq!((a.records_out, a.exhausted), (300, 1));
     assert_eq!(a.own_histogram.count(), 300);
     assert!(a.own_ns > 0);
+}
+
+#[test]
+fn a_panic_in_the_consumer_of_a_fold_leaves_the_thread_usable() {
+    std::thread::spawn(|| {
+        let r = std::panic::catch_unwind(|| {
+            StageIter::new(&FOLDED, 0..100u32).for_each(|x| assert!(x < 5, "boom"));
+        });
+        assert!(r.is_err());
+        assert_eq!(current(), 0);
+        // Folded through a stage input, nested in another stage: counted and timed normally.
+        let input = StageInput::new(&FOLD_OUTER, StageIter::new(&FOLD_AFTER, 0..300u32));
+        let doubled = StageIter::new(&FOLD_OUTER, input.map(|x| x * 2));
+        assert_eq!(doubled.fold(0u32, |n, _| n + 1), 300);
+        assert_eq!(current(), 0);
+    })
+    .join()
+    .unwrap();
+    let (stages, edges) = collect(1_000_000_000);
+    assert!(
+        edges.iter().any(|e| e.from == "direct_fold_after"
+            && e.to == "direct_fold_outer"
+            && e.records == 300)
+    );
+    let f = stages.iter().find(|s| s.name == "direct_folded").unwrap();
+    // Records 0 to 5 were handed out; the consumer panicked on the last.
+    assert_eq!((f.records_out, f.dropped_early, f.exhausted), (6, 1, 0));
+    let a = stages
+        .iter()
+        .find(|s| s.name == "direct_fold_after")
+        .unwrap();
+    assert_eq!((a.records_out, a.exhausted), (300, 1));
+    assert_eq!(a.own_histogram.count(), 300);
+    let o = stages
+        .iter()
+        .find(|s| s.name == "direct_fold_outer")
+        .unwrap();
+    assert_eq!((o.records_in, o.records_out, o.exhausted), (300, 300, 1));
 }

@@ -187,3 +187,27 @@ fn threads_aggregate_exactly() {
         .map(|e| e.records);
     assert_eq!(edge, Some(800_100));
 }
+
+#[stage("cold_start")]
+fn cold_start(n: u32) -> impl Iterator<Item = u32> {
+    (0..n).inspect(|&i| {
+        if i == 0 {
+            spin(Duration::from_millis(20));
+        }
+    })
+}
+
+#[test]
+fn a_slow_first_record_is_charged_once() {
+    // 5,000 records: the first 1,024 `next` calls are timed, about one in 16 after that. The
+    // 20 ms of the first record must not be scaled up to the untimed calls (that would make
+    // about 80 ms).
+    let n = std::thread::spawn(|| cold_start(5_000).count())
+        .join()
+        .unwrap();
+    assert_eq!(n, 5_000);
+    let s = stage_named("cold_start");
+    assert_eq!(s.records_out, 5_000);
+    let own_ms = s.own_ns as f64 / 1e6;
+    assert!((20.0..45.0).contains(&own_ms), "{own_ms} ms");
+}
