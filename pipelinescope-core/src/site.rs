@@ -65,6 +65,9 @@ impl Site {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
+        // Growing the registry is the profiler's memory, not the caller's.
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
         let mut sites = registry();
         // Another thread may have registered it while we waited for the lock.
         let id = self.id.load(Relaxed);

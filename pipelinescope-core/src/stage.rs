@@ -86,6 +86,9 @@ impl StageSite {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
+        // Growing the registry is the profiler's memory, not the caller's.
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
         let mut all = stages();
         let id = self.id.load(Relaxed);
         if id != 0 {
@@ -347,6 +350,9 @@ impl StageThread {
     #[cold]
     #[inline(never)]
     fn new_slot(&self, owner: &mut Owner, id: u32) -> *const StageSlot {
+        // The recorder's own memory is not the program's.
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
         let i = id as usize;
         if owner.slots.len() <= i {
             owner.slots.resize(i + 1, std::ptr::null());
@@ -370,6 +376,9 @@ impl StageThread {
     #[cold]
     #[inline(never)]
     fn new_edge(&self, owner: &mut Owner, from: u32, to: u32) -> usize {
+        // The recorder's own memory is not the program's.
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
         let idx = self.edge_count.load(Relaxed);
         let p = self.edges.get_or_alloc(idx as usize);
         // SAFETY: freshly allocated, not yet published through `edge_count`.
@@ -439,6 +448,9 @@ fn local() -> Option<&'static StageThread> {
 #[inline(never)]
 fn init_local() -> Option<&'static StageThread> {
     EXIT.try_with(|_| ()).ok()?;
+    // The recorder's own memory is not the program's.
+    #[cfg(feature = "alloc")]
+    let _quiet = crate::alloc::quiet_here();
     let st = Arc::new(StageThread::new());
     if let Some(td) = st.td {
         CURRENT.with(|c| c.set(&td.current_stage));

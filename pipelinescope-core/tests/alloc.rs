@@ -184,3 +184,37 @@ fn the_sampler_reports_allocations() {
     assert_eq!(row.bytes_allocated, 1_024_000);
     assert_eq!(row.net_retained_bytes, 1_024_000);
 }
+
+#[test]
+fn stage_allocations_are_exact() {
+    use pipelinescope_core::profile::StageKind;
+    use pipelinescope_core::stage::{StageInput, StageIter, StageSite};
+    static MAKE: StageSite = StageSite::new("alloc_stage_make", "t", "f", 1, StageKind::Lazy);
+    static DROP_HALF: StageSite = StageSite::new("alloc_stage_drop", "t", "f", 2, StageKind::Lazy);
+    // 500 records of exactly 1 KiB made by one stage; the next stage frees every other one.
+    let make = StageIter::new(&MAKE, (0..500).map(|_| vec![1u8; KIB]));
+    let input = StageInput::new(&DROP_HALF, make);
+    let mut i = 0;
+    let keep = StageIter::new(
+        &DROP_HALF,
+        input.filter(move |_| {
+            i += 1;
+            i % 2 == 0
+        }),
+    );
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(500);
+    kept.extend(keep);
+    assert_eq!(kept.len(), 250);
+    let rows = pipelinescope_core::alloc::collect_stages();
+    let row = |n: &str| {
+        rows.iter()
+            .find(|r| r.name == n)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let m = row("alloc_stage_make");
+    assert_eq!((m.allocations, m.bytes_allocated), (500, 500 * KIB as u64));
+    let d = row("alloc_stage_drop");
+    assert_eq!(d.bytes_freed, 250 * KIB as u64, "{d:?}");
+    assert_eq!(d.allocations, 0, "{d:?}");
+}
