@@ -131,6 +131,10 @@ struct StageSlot {
     gaps: AtomicU64,
     wait_samples: AtomicU64,
     wait_ticks: AtomicU64,
+    /// Measured gaps far above the stage's usual wait (the thread lost the CPU, say): counted
+    /// once as they were, never scaled up with the sampled ones.
+    outlier_waits: AtomicU64,
+    outlier_wait_ticks: AtomicU64,
     first_ticks: AtomicU64,
     first_count: AtomicU64,
     exhausted: AtomicU64,
@@ -161,6 +165,8 @@ impl Default for StageSlot {
             gaps: AtomicU64::new(0),
             wait_samples: AtomicU64::new(0),
             wait_ticks: AtomicU64::new(0),
+            outlier_waits: AtomicU64::new(0),
+            outlier_wait_ticks: AtomicU64::new(0),
             first_ticks: AtomicU64::new(0),
             first_count: AtomicU64::new(0),
             exhausted: AtomicU64::new(0),
@@ -239,6 +245,21 @@ struct Owner {
 pub const EXACT_CALLS: u64 = 1024;
 /// See [`EXACT_CALLS`].
 pub const SAMPLE_EVERY: u32 = 16;
+
+/// A sampled measurement above this many times its stage's mean so far (and above 20 µs)
+/// is an outlier: counted once, never scaled up.
+pub const OUTLIER_FACTOR: u64 = 64;
+
+/// The outlier threshold for measurements whose `count` earlier ones summed to `total` ticks
+/// (no threshold until 64 of them are known).
+fn outlier_limit(total: u64, count: u64) -> u64 {
+    static FLOOR: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    if count < 64 {
+        return u64::MAX;
+    }
+    let floor = *FLOOR.get_or_init(|| (20_000.0 / crate::clock::ns_per_tick().max(1e-6)) as u64);
+    (total / count).saturating_mul(OUTLIER_FACTOR).max(floor)
+}
 
 /// No stage call is open on this thread.
 const IDLE: u8 = 0;
@@ -481,6 +502,8 @@ struct Pending {
     gaps: u64,
     wait_samples: u64,
     wait_ticks: u64,
+    outlier_waits: u64,
+    outlier_wait_ticks: u64,
 }
 
 impl Pending {
@@ -494,6 +517,8 @@ impl Pending {
         bump(&s.gaps, self.gaps);
         bump(&s.wait_samples, self.wait_samples);
         bump(&s.wait_ticks, self.wait_ticks);
+        bump(&s.outlier_waits, self.outlier_waits);
+        bump(&s.outlier_wait_ticks, self.outlier_wait_ticks);
         *self = Pending::default();
     }
 }
@@ -533,6 +558,8 @@ struct IterState {
     first_done: bool,
     done: bool,
     pending: Pending,
+    /// Gaps longer than this are outliers (see [`outlier_limit`]); refreshed on timed calls.
+    wait_limit: u64,
 }
 
 /// A timed call in progress.
@@ -595,6 +622,7 @@ impl<I> StageIter<I> {
                 first_done: false,
                 done: false,
                 pending: Pending::default(),
+                wait_limit: u64::MAX,
             },
             inner,
         }
@@ -732,8 +760,14 @@ impl IterState {
             p.gaps += 1;
             if self.last_out != 0 {
                 // The previous record went out in a timed call: close its gap.
-                p.wait_ticks += raw().saturating_sub(self.last_out);
-                p.wait_samples += 1;
+                let w = raw().saturating_sub(self.last_out);
+                if w > self.wait_limit {
+                    p.outlier_wait_ticks += w;
+                    p.outlier_waits += 1;
+                } else {
+                    p.wait_ticks += w;
+                    p.wait_samples += 1;
+                }
                 self.last_out = 0;
             }
         }
@@ -773,7 +807,11 @@ impl IterState {
         let own = span.saturating_sub(child);
         self.pending.calls += 1;
         self.pending.flush(s);
-        if exact {
+        // A sampled call far slower than this stage's exact-phase calls (the thread lost the
+        // CPU, a page fault) counts once as it was: scaled up like a typical call it would
+        // charge the stage many times over for one accident.
+        let (ec, eo) = (s.exact_calls.load(Relaxed), s.exact_own_ticks.load(Relaxed));
+        if exact || own > outlier_limit(eo, ec) {
             bump(&s.exact_calls, 1);
             bump(&s.exact_own_ticks, own);
         } else {
@@ -784,10 +822,17 @@ impl IterState {
             self.gap_open = false;
             bump(&s.gaps, 1);
             if self.last_out != 0 {
-                bump(&s.wait_ticks, t0.saturating_sub(self.last_out));
-                bump(&s.wait_samples, 1);
+                let w = t0.saturating_sub(self.last_out);
+                if w > self.wait_limit {
+                    bump(&s.outlier_wait_ticks, w);
+                    bump(&s.outlier_waits, 1);
+                } else {
+                    bump(&s.wait_ticks, w);
+                    bump(&s.wait_samples, 1);
+                }
             }
         }
+        self.wait_limit = outlier_limit(s.wait_ticks.load(Relaxed), s.wait_samples.load(Relaxed));
         if self.first_enter == 0 {
             self.first_enter = t0.max(1);
         }
@@ -973,6 +1018,7 @@ impl<I: Clone> Clone for StageIter<I> {
                 first_done: false,
                 done: self.st.done,
                 pending: Pending::default(),
+                wait_limit: u64::MAX,
             },
             inner: self.inner.clone(),
         }
@@ -1102,7 +1148,12 @@ impl InputState {
         self.flush(t, owner);
         let span = raw().saturating_sub(open.t0);
         t.pop(owner, span);
-        if open.exact {
+        let s = open.slot;
+        let (ec, eu) = (
+            s.exact_calls.load(Relaxed),
+            s.exact_upstream_ticks.load(Relaxed),
+        );
+        if open.exact || span > outlier_limit(eu, ec) {
             bump(&open.slot.exact_upstream_ticks, span);
         } else {
             bump(&open.slot.upstream_ticks, span);
@@ -1491,6 +1542,8 @@ struct Acc {
     gaps: u64,
     wait_samples: u64,
     wait_ticks: u64,
+    outlier_waits: u64,
+    outlier_wait_ticks: u64,
     first_ticks: u64,
     first_count: u64,
     exhausted: u64,
@@ -1534,6 +1587,8 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             a.gaps += s.gaps.load(Relaxed);
             a.wait_samples += s.wait_samples.load(Relaxed);
             a.wait_ticks += s.wait_ticks.load(Relaxed);
+            a.outlier_waits += s.outlier_waits.load(Relaxed);
+            a.outlier_wait_ticks += s.outlier_wait_ticks.load(Relaxed);
             a.first_ticks += s.first_ticks.load(Relaxed);
             a.first_count += s.first_count.load(Relaxed);
             a.exhausted += s.exhausted.load(Relaxed);
@@ -1583,7 +1638,6 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         ns(exact) + from as u64
     };
     let own_of = |a: &Acc| ns(a.call_ticks) + estimate(a.exact_own_ticks, a.own_ticks, a);
-    let total_own: u64 = ids.iter().map(|&id| own_of(&accs[id as usize])).sum();
     let mut out = Vec::with_capacity(ids.len());
     for (pos, &id) in order.iter().enumerate() {
         let site = sites[id as usize - 1];
@@ -1612,12 +1666,6 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         };
         let own_ns = own_of(a);
         let upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_ticks, a);
-        let active_s = (own_ns + upstream_ns) as f64 / 1e9;
-        let p = if wall_ns > 0 {
-            (own_ns as f64 / wall_ns as f64).clamp(0.0, 0.999)
-        } else {
-            0.0
-        };
         out.push(StageStats {
             name: site.name.to_string(),
             module: site.module.to_string(),
@@ -1628,41 +1676,24 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             invocations: a.invocations,
             records_in: a.records_in,
             records_out: a.records_out,
-            selectivity: if a.records_in > 0 {
-                a.records_out as f64 / a.records_in as f64
-            } else {
-                0.0
-            },
             own_ns,
             upstream_ns,
-            downstream_wait_ns: scaled(a.wait_ticks, a.gaps, a.wait_samples) as u64,
+            downstream_wait_ns: ns(a.outlier_wait_ticks)
+                + scaled(
+                    a.wait_ticks,
+                    a.gaps.saturating_sub(a.outlier_waits),
+                    a.wait_samples,
+                ) as u64,
             own_per_record: Percentiles::from_hdr(&h, min, max, mean),
             own_histogram: Histogram::from_hdr(&h),
-            throughput_per_s: if active_s > 0.0 {
-                a.records_out as f64 / active_s
-            } else {
-                0.0
-            },
             first_record_ns: ns(a.first_ticks).checked_div(a.first_count).unwrap_or(0),
             exhausted: a.exhausted,
             dropped_early: a.dropped,
-            share_of_pipeline: if total_own > 0 {
-                own_ns as f64 / total_own as f64
-            } else {
-                0.0
-            },
-            is_bottleneck: false,
-            amdahl_if_free: 1.0 / (1.0 - p),
-            amdahl_if_2x: 1.0 / (1.0 - p / 2.0),
+            ..StageStats::default()
         });
     }
-    if let Some(b) = out
-        .iter_mut()
-        .filter(|s| s.own_ns > 0)
-        .max_by_key(|s| s.own_ns)
-    {
-        b.is_bottleneck = true;
-    }
+    // Selectivity, throughput, shares, the bottleneck and Amdahl's speedups.
+    crate::delta::derive_stage_metrics(&mut out, wall_ns);
 
     let name = |id: u32| {
         sites

@@ -211,3 +211,28 @@ fn a_slow_first_record_is_charged_once() {
     let own_ms = s.own_ns as f64 / 1e6;
     assert!((20.0..45.0).contains(&own_ms), "{own_ms} ms");
 }
+
+#[stage("regime_change")]
+fn regime_change(n: u32) -> impl Iterator<Item = u32> {
+    // Cheap records for the exact phase, then 1,000 records of 25 us each: far above the
+    // exact-phase mean, so the first sampled ones look like outliers until the threshold
+    // catches up with the new regime.
+    (0..n).inspect(|&i| {
+        if i >= 3_000 {
+            spin(Duration::from_micros(25))
+        }
+    })
+}
+
+#[test]
+fn sampled_estimate_follows_a_change_of_regime() {
+    let n = regime_change(4_000).count();
+    assert_eq!(n, 4_000);
+    let s = stage_named("regime_change");
+    let truth = 1_000 * 25_000u64;
+    let own = s.own_ns;
+    assert!(
+        own as f64 >= truth as f64 * 0.75 && own as f64 <= truth as f64 * 2.0,
+        "own {own} ns against about {truth} ns of work"
+    );
+}
