@@ -7,12 +7,17 @@ const UNKNOWN: u8 = 0;
 const ON: u8 = 1;
 const OFF: u8 = 2;
 
-static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+/// On a cache line of its own: every probe reads it, and a neighbour written by another thread
+/// would make those reads miss.
+#[repr(align(64))]
+struct Switch(AtomicU8);
+
+static STATE: Switch = Switch(AtomicU8::new(UNKNOWN));
 
 /// Whether probes record. The first call reads the environment.
 #[inline(always)]
 pub fn enabled() -> bool {
-    match STATE.load(Relaxed) {
+    match STATE.0.load(Relaxed) {
         ON => true,
         OFF => false,
         _ => init(),
@@ -29,11 +34,11 @@ fn init() -> bool {
         Err(_) => true,
     };
     // Only the first reader decides; a concurrent `set_enabled` wins over the environment.
-    let _ = STATE.compare_exchange(UNKNOWN, if on { ON } else { OFF }, Relaxed, Relaxed);
-    STATE.load(Relaxed) == ON
+    let _ = STATE.0.compare_exchange(UNKNOWN, if on { ON } else { OFF }, Relaxed, Relaxed);
+    STATE.0.load(Relaxed) == ON
 }
 
 /// Turns recording on or off for the whole process, overriding the environment.
 pub fn set_enabled(on: bool) {
-    STATE.store(if on { ON } else { OFF }, Relaxed);
+    STATE.0.store(if on { ON } else { OFF }, Relaxed);
 }
