@@ -52,14 +52,12 @@ pub fn set_recording(on: bool) {
     pipelinescope_core::control::set_enabled(on);
 }
 
+/// Wall time since the process's first instrumented call: what a snapshot outside a run covers.
 #[cfg(feature = "enable")]
 fn process_wall_ns() -> u64 {
-    use std::sync::OnceLock;
-    static EPOCH: OnceLock<std::time::Instant> = OnceLock::new();
-    EPOCH
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_nanos() as u64
+    pipelinescope_core::clock::since_first_use()
+        .as_nanos()
+        .min(u64::MAX as u128) as u64
 }
 
 /// Bytes the recorder holds for the calling thread (0 without the `enable` feature). Bounded by

@@ -6,6 +6,19 @@
 use std::sync::OnceLock;
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+static FIRST_USE: OnceLock<std::time::Instant> = OnceLock::new();
+
+/// Marks the first instrumented call of the process (called when a site registers).
+pub fn mark_first_use() {
+    FIRST_USE.get_or_init(std::time::Instant::now);
+}
+
+/// Time since the process's first instrumented call (zero before it).
+pub fn since_first_use() -> std::time::Duration {
+    FIRST_USE
+        .get()
+        .map_or(std::time::Duration::ZERO, |t| t.elapsed())
+}
 
 /// The process-wide calibrated clock.
 pub fn clock() -> &'static quanta::Clock {

@@ -68,6 +68,7 @@ impl Site {
         // Growing the registry is the profiler's memory, not the caller's.
         #[cfg(feature = "alloc")]
         let _quiet = crate::alloc::quiet_here();
+        crate::clock::mark_first_use();
         let mut sites = registry();
         // Another thread may have registered it while we waited for the lock.
         let id = self.id.load(Relaxed);

@@ -89,6 +89,7 @@ impl StageSite {
         // Growing the registry is the profiler's memory, not the caller's.
         #[cfg(feature = "alloc")]
         let _quiet = crate::alloc::quiet_here();
+        crate::clock::mark_first_use();
         let mut all = stages();
         let id = self.id.load(Relaxed);
         if id != 0 {
