@@ -34,7 +34,9 @@ fn init() -> bool {
         Err(_) => true,
     };
     // Only the first reader decides; a concurrent `set_enabled` wins over the environment.
-    let _ = STATE.0.compare_exchange(UNKNOWN, if on { ON } else { OFF }, Relaxed, Relaxed);
+    let _ = STATE
+        .0
+        .compare_exchange(UNKNOWN, if on { ON } else { OFF }, Relaxed, Relaxed);
     STATE.0.load(Relaxed) == ON
 }
 
