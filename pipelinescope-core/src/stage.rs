@@ -695,7 +695,8 @@ impl<I> StageIter<I> {
         if outer {
             MODE.with(|m| m.set(mode));
         }
-        let open = self.st.timed_enter(mode == EXACT);
+        let mut open = None;
+        self.st.timed_enter(mode == EXACT, &mut open);
         let prev = publish(self.st.id);
         let unwind = Unwind {
             outer,
@@ -786,21 +787,24 @@ impl IterState {
         }
     }
 
+    /// Opens a timed call into `into` (left as it is when the thread's data is gone). Written
+    /// in place: an `Option<Open>` returned through a temporary and copied at once is read back
+    /// wider than it was written, which stalls the store buffer.
     #[inline(never)]
-    fn timed_enter(&mut self, exact: bool) -> Option<Open> {
-        let t = local()?;
+    fn timed_enter(&mut self, exact: bool, into: &mut Option<Open>) {
+        let Some(t) = local() else { return };
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
         let depth = owner.depth;
         t.push(owner);
         let slot = t.slot(owner, self.id);
-        Some(Open {
+        *into = Some(Open {
             t,
             slot,
             depth,
             t0: raw(),
             exact,
-        })
+        });
     }
 
     #[inline(never)]
@@ -964,7 +968,8 @@ impl IterFold<'_> {
             MODE.with(|m| m.set(mode));
         }
         if mode >= TIMED {
-            self.timed = self.st.timed_enter(mode == EXACT);
+            // `timed` is None here (`out` took it).
+            self.st.timed_enter(mode == EXACT, &mut self.timed);
         } else {
             self.st.count_enter();
         }
@@ -1090,7 +1095,8 @@ impl<I> StageInput<I> {
         if self.st.stage == 0 {
             return f(&mut self.inner);
         }
-        let open = self.st.pull_begin();
+        let mut open = None;
+        self.st.pull_begin(&mut open);
         // The current stage stays the consuming stage while it pulls (an upstream stage
         // publishes itself): one thread-local write less per record.
         let unwind = Unwind {
@@ -1106,15 +1112,14 @@ impl<I> StageInput<I> {
 }
 
 impl InputState {
-    /// Start of a pull from upstream (recording only).
+    /// Start of a pull from upstream (recording only); a timed pull opens into `into`, which
+    /// is None.
     #[inline(always)]
-    fn pull_begin(&mut self) -> Option<Open> {
+    fn pull_begin(&mut self, into: &mut Option<Open>) {
         LAST_OUT.with(|l| l.set(0));
         let mode = MODE.with(Cell::get);
         if mode >= TIMED {
-            self.timed_enter(mode == EXACT)
-        } else {
-            None
+            self.timed_enter(mode == EXACT, into);
         }
     }
 
@@ -1138,21 +1143,22 @@ impl InputState {
     // The pull's clock readings enclose the pull's own bookkeeping: that time then counts as
     // upstream time, not as the consuming stage's own (where it would add some tens of ns per
     // timed record to every stage with an input).
-    fn timed_enter(&mut self, exact: bool) -> Option<Open> {
+    // Written in place, as `IterState::timed_enter`.
+    fn timed_enter(&mut self, exact: bool, into: &mut Option<Open>) {
         let t0 = raw();
-        let t = local()?;
+        let Some(t) = local() else { return };
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
         let depth = owner.depth;
         t.push(owner);
         let slot = t.slot(owner, self.stage);
-        Some(Open {
+        *into = Some(Open {
             t,
             slot,
             depth,
             t0,
             exact,
-        })
+        });
     }
 
     #[inline(never)]
@@ -1281,9 +1287,7 @@ impl InputFold<'_> {
         // `timed` is None here (`got` took it): an untimed pull leaves it alone rather than
         // write a whole `Option<Open>` per record (a byte-wide tag written and read back
         // eight bytes wide stalls the store buffer).
-        if let Some(open) = self.st.pull_begin() {
-            self.timed = Some(open);
-        }
+        self.st.pull_begin(&mut self.timed);
         self.pulling = true;
     }
 
