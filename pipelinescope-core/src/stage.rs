@@ -246,20 +246,31 @@ struct Owner {
 pub const EXACT_CALLS: u64 = 1024;
 /// See [`EXACT_CALLS`].
 pub const SAMPLE_EVERY: u32 = 16;
+// The exact phase is counted down in a `u32`.
+const _: () = assert!(EXACT_CALLS <= u32::MAX as u64);
 
 /// A sampled measurement above this many times its stage's mean so far (and above 20 µs)
 /// is an outlier: counted once, never scaled up.
 pub const OUTLIER_FACTOR: u64 = 64;
 
-/// The outlier threshold for measurements whose `count` earlier ones summed to `total` ticks
-/// (no threshold until 64 of them are known).
-fn outlier_limit(total: u64, count: u64) -> u64 {
+/// Whether a measurement of `x` ticks is an outlier among `count` earlier ones that summed to
+/// `total` ticks: above `OUTLIER_FACTOR` times their mean (rounded down) and above 20 µs, and
+/// never before 64 of them are known.
+#[inline(always)]
+fn is_outlier(x: u64, total: u64, count: u64) -> bool {
+    // `x > mean * F` with `mean = total / count` rounded down, without the division (tens of
+    // cycles, twice per timed call): `mean * F < x` holds exactly when `mean <= (x - 1) / F`,
+    // that is when `total < ((x - 1) / F + 1) * count`.
+    count >= 64
+        && x > outlier_floor()
+        && (total as u128) < ((x - 1) / OUTLIER_FACTOR + 1) as u128 * count as u128
+}
+
+/// The 20 µs below which nothing is an outlier, in clock ticks.
+#[inline(always)]
+fn outlier_floor() -> u64 {
     static FLOOR: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    if count < 64 {
-        return u64::MAX;
-    }
-    let floor = *FLOOR.get_or_init(|| (20_000.0 / crate::clock::ns_per_tick().max(1e-6)) as u64);
-    (total / count).saturating_mul(OUTLIER_FACTOR).max(floor)
+    *FLOOR.get_or_init(|| (20_000.0 / crate::clock::ns_per_tick().max(1e-6)) as u64)
 }
 
 /// No stage call is open on this thread.
@@ -545,11 +556,13 @@ pub struct StageIter<I> {
 struct IterState {
     /// Stage id, 0 when not recording.
     id: u32,
-    /// Outermost calls left until the next timed one (after the exact phase).
+    /// Outermost calls left in the current phase: the exact phase (the first `EXACT_CALLS`),
+    /// then the untimed calls before the next sampled one. One counter, so that an untimed
+    /// call only decrements and compares it.
     countdown: u32,
+    /// The mode of the calls counted down: EXACT during the exact phase, then COUNTING.
+    phase: u8,
     rng: u32,
-    /// `next` calls made while this iterator was the outermost stage on its thread.
-    outer_calls: u64,
     first_enter: u64,
     /// Clock reading when the last record went out, if that call was timed (else 0).
     last_out: u64,
@@ -559,8 +572,10 @@ struct IterState {
     first_done: bool,
     done: bool,
     pending: Pending,
-    /// Gaps longer than this are outliers (see [`outlier_limit`]); refreshed on timed calls.
-    wait_limit: u64,
+    /// The stage's measured gaps (their sum and count) as of the last timed call, against which
+    /// a gap is an outlier (see [`is_outlier`]).
+    wait_total: u64,
+    wait_count: u64,
 }
 
 /// A timed call in progress.
@@ -609,13 +624,13 @@ impl<I> StageIter<I> {
         StageIter {
             st: IterState {
                 id: if on { site.id() } else { 0 },
-                countdown: 0,
+                countdown: EXACT_CALLS as u32,
+                phase: EXACT,
                 rng: if on {
                     SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1
                 } else {
                     1
                 },
-                outer_calls: 0,
                 first_enter: 0,
                 last_out: 0,
                 gap_open: false,
@@ -623,7 +638,8 @@ impl<I> StageIter<I> {
                 first_done: false,
                 done: false,
                 pending: Pending::default(),
-                wait_limit: u64::MAX,
+                wait_total: 0,
+                wait_count: 0,
             },
             inner,
         }
@@ -680,7 +696,8 @@ impl<I> StageIter<I> {
         if outer {
             MODE.with(|m| m.set(mode));
         }
-        let open = self.st.timed_enter(mode == EXACT);
+        let mut open = None;
+        self.st.timed_enter(mode == EXACT, &mut open);
         let prev = publish(self.st.id);
         let unwind = Unwind {
             outer,
@@ -710,14 +727,11 @@ impl IterState {
     /// The mode of this outermost call: EXACT, TIMED or COUNTING.
     #[inline(always)]
     fn sample(&mut self) -> u8 {
-        self.outer_calls += 1;
-        if self.outer_calls <= EXACT_CALLS {
-            return EXACT;
-        }
         if self.countdown > 0 {
             self.countdown -= 1;
-            return COUNTING;
+            return self.phase;
         }
+        self.phase = COUNTING;
         let mut x = self.rng;
         x ^= x << 13;
         x ^= x >> 17;
@@ -762,7 +776,7 @@ impl IterState {
             if self.last_out != 0 {
                 // The previous record went out in a timed call: close its gap.
                 let w = raw().saturating_sub(self.last_out);
-                if w > self.wait_limit {
+                if is_outlier(w, self.wait_total, self.wait_count) {
                     p.outlier_wait_ticks += w;
                     p.outlier_waits += 1;
                 } else {
@@ -774,21 +788,24 @@ impl IterState {
         }
     }
 
+    /// Opens a timed call into `into` (left as it is when the thread's data is gone). Written
+    /// in place: an `Option<Open>` returned through a temporary and copied at once is read back
+    /// wider than it was written, which stalls the store buffer.
     #[inline(never)]
-    fn timed_enter(&mut self, exact: bool) -> Option<Open> {
-        let t = local()?;
+    fn timed_enter(&mut self, exact: bool, into: &mut Option<Open>) {
+        let Some(t) = local() else { return };
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
         let depth = owner.depth;
         t.push(owner);
         let slot = t.slot(owner, self.id);
-        Some(Open {
+        *into = Some(Open {
             t,
             slot,
             depth,
             t0: raw(),
             exact,
-        })
+        });
     }
 
     #[inline(never)]
@@ -812,7 +829,7 @@ impl IterState {
         // CPU, a page fault) counts once as it was: scaled up like a typical call it would
         // charge the stage many times over for one accident.
         let (ec, eo) = (s.exact_calls.load(Relaxed), s.exact_own_ticks.load(Relaxed));
-        if exact || own > outlier_limit(eo, ec) {
+        if exact || is_outlier(own, eo, ec) {
             bump(&s.exact_calls, 1);
             bump(&s.exact_own_ticks, own);
         } else {
@@ -824,7 +841,7 @@ impl IterState {
             bump(&s.gaps, 1);
             if self.last_out != 0 {
                 let w = t0.saturating_sub(self.last_out);
-                if w > self.wait_limit {
+                if is_outlier(w, self.wait_total, self.wait_count) {
                     bump(&s.outlier_wait_ticks, w);
                     bump(&s.outlier_waits, 1);
                 } else {
@@ -833,7 +850,8 @@ impl IterState {
                 }
             }
         }
-        self.wait_limit = outlier_limit(s.wait_ticks.load(Relaxed), s.wait_samples.load(Relaxed));
+        self.wait_total = s.wait_ticks.load(Relaxed);
+        self.wait_count = s.wait_samples.load(Relaxed);
         if self.first_enter == 0 {
             self.first_enter = t0.max(1);
         }
@@ -951,7 +969,8 @@ impl IterFold<'_> {
             MODE.with(|m| m.set(mode));
         }
         if mode >= TIMED {
-            self.timed = self.st.timed_enter(mode == EXACT);
+            // `timed` is None here (`out` took it).
+            self.st.timed_enter(mode == EXACT, &mut self.timed);
         } else {
             self.st.count_enter();
         }
@@ -1009,9 +1028,9 @@ impl<I: Clone> Clone for StageIter<I> {
         StageIter {
             st: IterState {
                 id: self.st.id,
-                countdown: 0,
+                countdown: EXACT_CALLS as u32,
+                phase: EXACT,
                 rng: self.st.rng.rotate_left(7) | 1,
-                outer_calls: 0,
                 first_enter: 0,
                 last_out: 0,
                 gap_open: false,
@@ -1019,7 +1038,8 @@ impl<I: Clone> Clone for StageIter<I> {
                 first_done: false,
                 done: self.st.done,
                 pending: Pending::default(),
-                wait_limit: u64::MAX,
+                wait_total: 0,
+                wait_count: 0,
             },
             inner: self.inner.clone(),
         }
@@ -1076,7 +1096,8 @@ impl<I> StageInput<I> {
         if self.st.stage == 0 {
             return f(&mut self.inner);
         }
-        let open = self.st.pull_begin();
+        let mut open = None;
+        self.st.pull_begin(&mut open);
         // The current stage stays the consuming stage while it pulls (an upstream stage
         // publishes itself): one thread-local write less per record.
         let unwind = Unwind {
@@ -1092,15 +1113,14 @@ impl<I> StageInput<I> {
 }
 
 impl InputState {
-    /// Start of a pull from upstream (recording only).
+    /// Start of a pull from upstream (recording only); a timed pull opens into `into`, which
+    /// is None.
     #[inline(always)]
-    fn pull_begin(&mut self) -> Option<Open> {
+    fn pull_begin(&mut self, into: &mut Option<Open>) {
         LAST_OUT.with(|l| l.set(0));
         let mode = MODE.with(Cell::get);
         if mode >= TIMED {
-            self.timed_enter(mode == EXACT)
-        } else {
-            None
+            self.timed_enter(mode == EXACT, into);
         }
     }
 
@@ -1124,21 +1144,22 @@ impl InputState {
     // The pull's clock readings enclose the pull's own bookkeeping: that time then counts as
     // upstream time, not as the consuming stage's own (where it would add some tens of ns per
     // timed record to every stage with an input).
-    fn timed_enter(&mut self, exact: bool) -> Option<Open> {
+    // Written in place, as `IterState::timed_enter`.
+    fn timed_enter(&mut self, exact: bool, into: &mut Option<Open>) {
         let t0 = raw();
-        let t = local()?;
+        let Some(t) = local() else { return };
         // SAFETY: owning thread; this borrow ends before the inner call.
         let owner = unsafe { t.owner() };
         let depth = owner.depth;
         t.push(owner);
         let slot = t.slot(owner, self.stage);
-        Some(Open {
+        *into = Some(Open {
             t,
             slot,
             depth,
             t0,
             exact,
-        })
+        });
     }
 
     #[inline(never)]
@@ -1154,7 +1175,7 @@ impl InputState {
             s.exact_calls.load(Relaxed),
             s.exact_upstream_ticks.load(Relaxed),
         );
-        if open.exact || span > outlier_limit(eu, ec) {
+        if open.exact || is_outlier(span, eu, ec) {
             bump(&open.slot.exact_upstream_ticks, span);
         } else {
             bump(&open.slot.upstream_ticks, span);
@@ -1264,7 +1285,10 @@ impl InputFold<'_> {
     /// Starts a pull.
     #[inline(always)]
     fn resume(&mut self) {
-        self.timed = self.st.pull_begin();
+        // `timed` is None here (`got` took it): an untimed pull leaves it alone rather than
+        // write a whole `Option<Open>` per record (a byte-wide tag written and read back
+        // eight bytes wide stalls the store buffer).
+        self.st.pull_begin(&mut self.timed);
         self.pulling = true;
     }
 
@@ -1756,4 +1780,56 @@ pub fn bytes_on_this_thread() -> usize {
         }
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The threshold as first written, with the division.
+    fn limit_by_division(total: u64, count: u64) -> u64 {
+        if count < 64 {
+            return u64::MAX;
+        }
+        (total / count)
+            .saturating_mul(OUTLIER_FACTOR)
+            .max(outlier_floor())
+    }
+
+    #[test]
+    fn outlier_test_matches_the_divided_threshold() {
+        let floor = outlier_floor();
+        let mut values = vec![0, 1, 2, 63, 64, 65, 1000, u64::MAX - 1, u64::MAX];
+        for base in [floor, floor / 64, u64::MAX / OUTLIER_FACTOR, 1 << 40] {
+            for d in 0..3 {
+                values.extend([base.wrapping_sub(d), base.wrapping_add(d)]);
+            }
+        }
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..2000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            values.push(rng >> (rng % 64));
+        }
+        let counts = [0, 1, 63, 64, 65, 100, 1 << 20, u64::MAX];
+        for &total in &values {
+            for &count in &counts {
+                let limit = limit_by_division(total, count);
+                for x in [
+                    limit.wrapping_sub(1),
+                    limit,
+                    limit.wrapping_add(1),
+                    total,
+                    floor + 1,
+                ] {
+                    assert_eq!(
+                        is_outlier(x, total, count),
+                        x > limit,
+                        "x {x} total {total} count {count}"
+                    );
+                }
+            }
+        }
+    }
 }
