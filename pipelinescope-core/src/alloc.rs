@@ -149,10 +149,10 @@ impl ThreadAlloc {
     pub(crate) fn exit(&self, site: u32, mark: FrameMark) {
         let peak = self.peak.load(Relaxed);
         let inc = peak.saturating_sub(mark.start).max(0) as u64;
-        if let Some(s) = self.slots.get(site as usize) {
-            if inc > s.peak_increment.load(Relaxed) {
-                s.peak_increment.store(inc, Relaxed);
-            }
+        if let Some(s) = self.slots.get(site as usize)
+            && inc > s.peak_increment.load(Relaxed)
+        {
+            s.peak_increment.store(inc, Relaxed);
         }
         self.peak.store(peak.max(mark.outer_peak), Relaxed);
     }
@@ -236,10 +236,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, passed on unchanged.
         let p = unsafe { self.inner.alloc(layout) };
-        if !p.is_null() {
-            if let Some((td, site, stage)) = tracked() {
-                td.alloc.on_alloc(site, stage, layout.size());
-            }
+        if !p.is_null()
+            && let Some((td, site, stage)) = tracked()
+        {
+            td.alloc.on_alloc(site, stage, layout.size());
         }
         p
     }
@@ -248,10 +248,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as in `alloc`.
         let p = unsafe { self.inner.alloc_zeroed(layout) };
-        if !p.is_null() {
-            if let Some((td, site, stage)) = tracked() {
-                td.alloc.on_alloc(site, stage, layout.size());
-            }
+        if !p.is_null()
+            && let Some((td, site, stage)) = tracked()
+        {
+            td.alloc.on_alloc(site, stage, layout.size());
         }
         p
     }
@@ -270,11 +270,11 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for TrackingAllocator<A> {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: as in `alloc`.
         let p = unsafe { self.inner.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            if let Some((td, site, stage)) = tracked() {
-                td.alloc.on_free(site, stage, layout.size());
-                td.alloc.on_alloc(site, stage, new_size);
-            }
+        if !p.is_null()
+            && let Some((td, site, stage)) = tracked()
+        {
+            td.alloc.on_free(site, stage, layout.size());
+            td.alloc.on_alloc(site, stage, new_size);
         }
         p
     }

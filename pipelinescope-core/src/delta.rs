@@ -225,10 +225,10 @@ impl Profile {
         // Functions still referenced by a kept node stay too.
         let mut used = keep_fn.clone();
         for (n, &k) in nodes.iter().zip(&keep_node) {
-            if let (true, Some(f)) = (k, n.function) {
-                if let Some(u) = used.get_mut(f as usize) {
-                    *u = true;
-                }
+            if let (true, Some(f)) = (k, n.function)
+                && let Some(u) = used.get_mut(f as usize)
+            {
+                *u = true;
             }
         }
         let mut fn_map: Vec<Option<u32>> = Vec::with_capacity(used.len());

@@ -548,10 +548,11 @@ impl<F: std::future::Future> std::future::Future for Instrumented<F> {
 
 impl<F> Drop for Instrumented<F> {
     fn drop(&mut self) {
-        if !self.done && self.first_poll != 0 {
-            if let Some(td) = local() {
-                td.cancelled(self.site.id());
-            }
+        if !self.done
+            && self.first_poll != 0
+            && let Some(td) = local()
+        {
+            td.cancelled(self.site.id());
         }
     }
 }

@@ -239,10 +239,10 @@ fn classify_output(f: &ItemFn) -> Result<Output> {
         Type::Path(p) if p.qself.is_none() => {
             let id = last_ident(&p.path);
             if id.is_some_and(|i| i == "Box") {
-                if let Some(Type::TraitObject(obj)) = first_type_arg(&p.path).map(strip) {
-                    if bounds_name(&obj.bounds, ITER_TRAITS).is_some() {
-                        return Ok(Output::BoxedIter);
-                    }
+                if let Some(Type::TraitObject(obj)) = first_type_arg(&p.path).map(strip)
+                    && bounds_name(&obj.bounds, ITER_TRAITS).is_some()
+                {
+                    return Ok(Output::BoxedIter);
                 }
                 return Err(neither(ty));
             }
@@ -261,22 +261,20 @@ fn classify_output(f: &ItemFn) -> Result<Output> {
 fn generic_bounded(f: &ItemFn, names: &[&str]) -> Vec<Ident> {
     let mut out = Vec::new();
     for p in &f.sig.generics.params {
-        if let GenericParam::Type(tp) = p {
-            if bounds_name(&tp.bounds, names).is_some() {
-                out.push(tp.ident.clone());
-            }
+        if let GenericParam::Type(tp) = p
+            && bounds_name(&tp.bounds, names).is_some()
+        {
+            out.push(tp.ident.clone());
         }
     }
     if let Some(w) = &f.sig.generics.where_clause {
         for pred in &w.predicates {
-            if let WherePredicate::Type(pt) = pred {
-                if let Type::Path(p) = strip(&pt.bounded_ty) {
-                    if let Some(id) = p.path.get_ident() {
-                        if bounds_name(&pt.bounds, names).is_some() {
-                            out.push(id.clone());
-                        }
-                    }
-                }
+            if let WherePredicate::Type(pt) = pred
+                && let Type::Path(p) = strip(&pt.bounded_ty)
+                && let Some(id) = p.path.get_ident()
+                && bounds_name(&pt.bounds, names).is_some()
+            {
+                out.push(id.clone());
             }
         }
     }
@@ -308,10 +306,10 @@ fn iterator_param(ty: &Type, iters: &[Ident], into_iters: &[Ident]) -> Option<bo
                     return Some(true);
                 }
             }
-            if last_ident(&p.path).is_some_and(|i| i == "Box") {
-                if let Some(Type::TraitObject(obj)) = first_type_arg(&p.path).map(strip) {
-                    return bounds_name(&obj.bounds, ITER_TRAITS).map(|_| false);
-                }
+            if last_ident(&p.path).is_some_and(|i| i == "Box")
+                && let Some(Type::TraitObject(obj)) = first_type_arg(&p.path).map(strip)
+            {
+                return bounds_name(&obj.bounds, ITER_TRAITS).map(|_| false);
             }
             None
         }
@@ -337,12 +335,12 @@ fn take_inputs(f: &mut ItemFn, lazy: bool) -> Result<Vec<Input>> {
         let FnArg::Typed(pt) = arg else { continue };
         let marker = pt.attrs.iter().find(|a| is_input_attr(a)).cloned();
         pt.attrs.retain(|a| !is_input_attr(a));
-        if let Some(m) = &marker {
-            if !matches!(m.meta, syn::Meta::Path(_)) {
-                let e = Error::new_spanned(m, "`#[input]` takes no arguments");
-                push_err(&mut errors, e);
-                continue;
-            }
+        if let Some(m) = &marker
+            && !matches!(m.meta, syn::Meta::Path(_))
+        {
+            let e = Error::new_spanned(m, "`#[input]` takes no arguments");
+            push_err(&mut errors, e);
+            continue;
         }
         if marked_any && marker.is_none() {
             continue;
@@ -456,14 +454,14 @@ fn generate(mut f: ItemFn, args: Args, output: Output, inputs: Vec<Input>) -> To
     // Wrapped inputs are rebound (mutable where they were), so the parameters themselves need
     // not be `mut`.
     for arg in f.sig.inputs.iter_mut() {
-        if let FnArg::Typed(pt) = arg {
-            if let Pat::Ident(pi) = &mut *pt.pat {
-                let wrapped = inputs
-                    .iter()
-                    .any(|i| i.ident == pi.ident && matches!(i.use_, InputUse::Iter { .. }));
-                if wrapped {
-                    pi.mutability = None;
-                }
+        if let FnArg::Typed(pt) = arg
+            && let Pat::Ident(pi) = &mut *pt.pat
+        {
+            let wrapped = inputs
+                .iter()
+                .any(|i| i.ident == pi.ident && matches!(i.use_, InputUse::Iter { .. }));
+            if wrapped {
+                pi.mutability = None;
             }
         }
     }
@@ -550,10 +548,10 @@ fn generate(mut f: ItemFn, args: Args, output: Output, inputs: Vec<Input>) -> To
         let __pipelinescope_ret #ret_binding = #run;
         #finish
     }};
-    if let Output::ConcreteIter = output {
-        if let ReturnType::Type(_, t) = &mut f.sig.output {
-            **t = syn::parse_quote_spanned!(ret_span=> #p::StageIter<#ret_ty>);
-        }
+    if let Output::ConcreteIter = output
+        && let ReturnType::Type(_, t) = &mut f.sig.output
+    {
+        **t = syn::parse_quote_spanned!(ret_span=> #p::StageIter<#ret_ty>);
     }
     match syn::parse2(new_body) {
         Ok(b) => *f.block = b,

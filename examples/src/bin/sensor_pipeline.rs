@@ -108,11 +108,11 @@ fn rolling_incremental(records: impl Iterator<Item = Reading>) -> impl Iterator<
     let mut win: VecDeque<f64> = VecDeque::with_capacity(WINDOW);
     let (mut sum, mut sum_sq) = (0.0f64, 0.0f64);
     records.map(move |r| {
-        if win.len() == WINDOW {
-            if let Some(old) = win.pop_front() {
-                sum -= old;
-                sum_sq -= old * old;
-            }
+        if win.len() == WINDOW
+            && let Some(old) = win.pop_front()
+        {
+            sum -= old;
+            sum_sq -= old * old;
         }
         win.push_back(r.value);
         sum += r.value;
@@ -251,10 +251,10 @@ fn main() {
                     )
                 },
             );
-            if let Some(s) = report {
-                if hottest.is_none_or(|(_, ns)| s.own_ns > ns) {
-                    hottest = Some((stage, s.own_ns));
-                }
+            if let Some(s) = report
+                && hottest.is_none_or(|(_, ns)| s.own_ns > ns)
+            {
+                hottest = Some((stage, s.own_ns));
             }
             println!("    {stage:<20} {records_in:>6} -> {records_out:<6} ({shown})");
         }

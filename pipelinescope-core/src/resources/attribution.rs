@@ -125,10 +125,10 @@ impl Attributor {
             if let Some(a) = self.sites.get_mut(&site) {
                 a.mem += share;
             }
-            if stage != 0 {
-                if let Some(s) = self.stages.get_mut(&stage) {
-                    s.mem += share;
-                }
+            if stage != 0
+                && let Some(s) = self.stages.get_mut(&stage)
+            {
+                s.mem += share;
             }
         }
     }
