@@ -76,8 +76,7 @@ pub(crate) struct AllocSlot {
 /// A thread's allocation counters.
 pub(crate) struct ThreadAlloc {
     slots: SegVec<AllocSlot>,
-    /// Per stage id: counts only (a stage's activations are record pulls, too fine-grained for
-    /// a per-activation peak).
+    /// Per stage id; `peak_increment` holds the high-water mark of the stage's own live bytes.
     stage_slots: SegVec<AllocSlot>,
     live: AtomicI64,
     peak: AtomicI64,
@@ -195,6 +194,15 @@ impl ThreadAlloc {
         if let Some(s) = self.stage_slot(stage) {
             bump(&s.allocations, 1);
             bump(&s.bytes_allocated, size as u64);
+            // A stage's activations are its record pulls, too many for a mark each: its peak is
+            // the high-water mark of what it allocated and has not freed itself.
+            let live = s
+                .bytes_allocated
+                .load(Relaxed)
+                .saturating_sub(s.bytes_freed.load(Relaxed));
+            if live > s.peak_increment.load(Relaxed) {
+                s.peak_increment.store(live, Relaxed);
+            }
         }
         let live = self.live.load(Relaxed).wrapping_add(size as i64);
         self.live.store(live, Relaxed);
@@ -298,8 +306,9 @@ pub fn collect() -> Vec<AllocationStats> {
     untracked(collect_inner)
 }
 
-/// Allocation figures per stage (allocations, bytes allocated and freed, net retained; no
-/// peak), summed over every thread, charged to the innermost stage whose code was running.
+/// Allocation figures per stage, summed over every thread, charged to the innermost stage whose
+/// code was running. Peak live bytes is the high-water mark of what the stage allocated and had
+/// not freed itself (summed over threads: an upper bound when threads peak at different times).
 pub fn collect_stages() -> Vec<AllocationStats> {
     untracked(|| {
         let mut rows: Vec<AllocationStats> = Vec::new();
@@ -314,6 +323,8 @@ pub fn collect_stages() -> Vec<AllocationStats> {
                     row.allocations += s.allocations.load(Relaxed);
                     row.bytes_allocated += s.bytes_allocated.load(Relaxed);
                     row.bytes_freed += s.bytes_freed.load(Relaxed);
+                    // Threads hold their memory at the same time at worst: sum their peaks.
+                    row.peak_live_bytes += s.peak_increment.load(Relaxed);
                 }
             }
             row.net_retained_bytes = row.bytes_allocated as i64 - row.bytes_freed as i64;

@@ -337,7 +337,8 @@ pub struct Resources {
     pub run_summary: Option<RunSummary>,
     /// Exact allocation figures per function and stage (feature `alloc`).
     pub allocations: Vec<AllocationStats>,
-    /// Exact allocation figures per stage (feature `alloc`; no per-activation peak).
+    /// Exact allocation figures per stage (feature `alloc`); a stage's peak is the high-water
+    /// mark of the bytes it allocated and had not freed itself.
     #[serde(default)]
     pub stage_allocations: Vec<AllocationStats>,
     /// CPU time of the program over the sampled span, the sampler's own left out: the

@@ -214,6 +214,8 @@ fn stage_allocations_are_exact() {
     };
     let m = row("alloc_stage_make");
     assert_eq!((m.allocations, m.bytes_allocated), (500, 500 * KIB as u64));
+    // Nothing it made was freed inside it: all 500 KiB were live at once as far as it knows.
+    assert_eq!(m.peak_live_bytes, 500 * KIB as u64);
     let d = row("alloc_stage_drop");
     assert_eq!(d.bytes_freed, 250 * KIB as u64, "{d:?}");
     assert_eq!(d.allocations, 0, "{d:?}");
