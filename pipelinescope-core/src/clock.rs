@@ -56,3 +56,32 @@ pub fn source_name() -> &'static str {
         "tsc"
     }
 }
+
+/// How finely the clock measures here, in nanoseconds: the typical (median) step between a
+/// reading and the first different one after it (measured once). Some virtual machines advance
+/// the TSC in steps of several nanoseconds; durations are then multiples of that step.
+pub fn resolution_ns() -> f64 {
+    static RESOLUTION: OnceLock<f64> = OnceLock::new();
+    *RESOLUTION.get_or_init(|| {
+        let mut steps = Vec::with_capacity(1_001);
+        for _ in 0..1_001 {
+            let a = raw();
+            let mut b = raw();
+            // Spin until the clock moves, bounded so a stuck clock cannot hang the program.
+            for _ in 0..1_000 {
+                if b != a {
+                    break;
+                }
+                b = raw();
+            }
+            if b > a {
+                steps.push(b - a);
+            }
+        }
+        if steps.is_empty() {
+            return 0.0;
+        }
+        steps.sort_unstable();
+        steps[steps.len() / 2] as f64 * ns_per_tick()
+    })
+}

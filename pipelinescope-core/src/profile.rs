@@ -77,6 +77,10 @@ pub struct RunMeta {
     pub probe_overhead_share: f64,
     /// Whether the clock is the CPU's invariant TSC (else the OS monotonic clock).
     pub clock_source: String,
+    /// Smallest step the clock was seen to take, nanoseconds: durations are multiples of it, so
+    /// per-call figures near it are coarse (some virtual machines step the TSC by ~10 ns).
+    #[serde(default)]
+    pub clock_resolution_ns: f64,
     /// True when the run ended while a panic was unwinding.
     pub ended_by_panic: bool,
     /// Configuration problems found while starting the run, in plain words.

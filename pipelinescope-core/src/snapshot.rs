@@ -197,6 +197,7 @@ pub fn collect(wall_ns: u64) -> Profile {
             instrumented_ns,
             total_calls,
             clock_source: crate::clock::source_name().to_string(),
+            clock_resolution_ns: crate::clock::resolution_ns(),
             pipelinescope_version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
             command_line: std::env::args().collect(),

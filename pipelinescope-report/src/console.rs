@@ -424,6 +424,14 @@ pub fn run_summary_lines(profile: &Profile) -> String {
             fmt_pct(m.probe_overhead_share)
         ),
     ));
+    if !m.clock_source.is_empty() {
+        let res = if m.clock_resolution_ns > 0.0 {
+            format!(", resolution {}", fmt_ns(m.clock_resolution_ns))
+        } else {
+            String::new()
+        };
+        lines.push(("clock".into(), format!("{}{res}", m.clock_source)));
+    }
     if !profile.sources.is_empty() {
         let hosts: Vec<&str> = {
             let mut v: Vec<&str> = Vec::new();

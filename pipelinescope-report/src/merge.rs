@@ -117,6 +117,11 @@ fn merge_meta(inputs: &[(String, Profile)]) -> RunMeta {
             total_calls as f64 * probe_overhead_ns / wall_ns as f64
         },
         clock_source: uniq(|m| &m.clock_source),
+        // The coarsest input's resolution bounds the merged figures.
+        clock_resolution_ns: metas
+            .iter()
+            .map(|m| m.clock_resolution_ns)
+            .fold(0.0, f64::max),
         ended_by_panic: metas.iter().any(|m| m.ended_by_panic),
         warnings,
         instrumented_ns: metas.iter().map(|m| m.instrumented_ns).sum(),

@@ -155,7 +155,7 @@ mod naive {
         rolling_naive(records)
     }
 
-    #[profile]
+    #[profile(name = "naive::run")]
     pub fn run() -> Vec<Featured> {
         rolling(normalize(threshold_filter(generate(RECORDS, SEED)))).collect()
     }
@@ -186,7 +186,7 @@ mod incremental {
         rolling_incremental(records)
     }
 
-    #[profile]
+    #[profile(name = "incremental::run")]
     pub fn run() -> Vec<Featured> {
         rolling(normalize(threshold_filter(generate(RECORDS, SEED)))).collect()
     }

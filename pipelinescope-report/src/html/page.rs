@@ -117,6 +117,15 @@ pub fn render(profile: &Profile, opts: &HtmlOptions) -> String {
              taken before it reported)",
         ),
     };
+    let clock = if meta.clock_resolution_ns > 0.0 {
+        format!(
+            "{}, resolution {}",
+            meta.clock_source,
+            format::ns(meta.clock_resolution_ns)
+        )
+    } else {
+        meta.clock_source.clone()
+    };
     let page = Page {
         title,
         run_id: &meta.run_id,
@@ -131,7 +140,7 @@ pub fn render(profile: &Profile, opts: &HtmlOptions) -> String {
             format::ns(meta.probe_overhead_ns),
             format::pct(meta.probe_overhead_share)
         ),
-        clock: &meta.clock_source,
+        clock: &clock,
         ended_by_panic: meta.ended_by_panic,
         warnings: &meta.warnings,
         cards: cards(profile),

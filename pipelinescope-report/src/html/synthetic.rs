@@ -249,6 +249,7 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
             probe_overhead_ns: 17.5,
             probe_overhead_share: 0.004,
             clock_source: "tsc".to_owned(),
+            clock_resolution_ns: 10.0,
             ended_by_panic: false,
             warnings: vec![
                 "unknown key `sample_sise` in pipelinescope.toml (did you mean `sample_size`?)"
