@@ -289,9 +289,9 @@ impl ThreadData {
         }
     }
 
-    /// Closes the innermost frame. `call` says whether it was a whole call (else one poll of a
-    /// future that is not finished yet), `completed_wall` is the wall time of an async call that
-    /// just completed (recorded in the histogram instead of the poll's time).
+    /// Closes the innermost frame: a whole call, one poll of a future that is not finished yet,
+    /// or the last poll of one that is (its wall time, first poll to completion, goes into the
+    /// histogram instead of the poll's time).
     #[inline(always)]
     pub(crate) fn exit(&self, kind: ExitKind) {
         let end = crate::clock::raw();
