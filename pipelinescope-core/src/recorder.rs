@@ -126,6 +126,9 @@ pub struct ThreadData {
     pub current_site: AtomicU32,
     /// OS thread id, for the resource sampler's per-thread CPU clock.
     pub(crate) tid: i32,
+    /// The thread's CPU clock when it first ran instrumented code (0 if unreadable): the
+    /// sampler's starting point for a thread it sees for the first time.
+    pub(crate) cpu_at_start_ns: u64,
     /// Allocation counters of this thread, written by the allocator on this thread only.
     #[cfg(feature = "alloc")]
     pub(crate) alloc: crate::alloc::ThreadAlloc,
@@ -171,6 +174,7 @@ impl ThreadData {
             finished: AtomicBool::new(false),
             current_site: AtomicU32::new(0),
             tid: crate::resources::current_tid(),
+            cpu_at_start_ns: crate::resources::this_thread_cpu_ns().unwrap_or(0),
             #[cfg(feature = "alloc")]
             alloc: crate::alloc::ThreadAlloc::new(),
             current_stage: AtomicU32::new(0),

@@ -21,6 +21,8 @@ pub(crate) struct ThreadObs {
     pub stage: u32,
     /// The thread's CPU clock now, when it can be read.
     pub cpu_ns: Option<u64>,
+    /// The thread's CPU clock when it first ran instrumented code (0: unknown).
+    pub cpu_start_ns: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -86,8 +88,9 @@ impl Attributor {
             let delta = match t.cpu_ns {
                 Some(now) => match self.prev.insert(t.key, now) {
                     Some(before) => now.saturating_sub(before),
-                    // First sight: it ran instrumented code for at most this interval.
-                    None => now.min(interval_ns),
+                    // First sight: what it used since its first instrumented call, and at
+                    // most one interval (it may have started long before this run).
+                    None => now.saturating_sub(t.cpu_start_ns).min(interval_ns),
                 },
                 None => 0,
             };
@@ -180,6 +183,7 @@ mod tests {
             site,
             stage: 0,
             cpu_ns: Some(cpu),
+            cpu_start_ns: 0,
         }
     }
 
@@ -240,6 +244,7 @@ mod tests {
             site: 4,
             stage: 9,
             cpu_ns: Some(cpu),
+            cpu_start_ns: 0,
         };
         a.observe(&[t(0)], 10, 0);
         a.observe(&[t(700)], 10_000, 64);
@@ -260,6 +265,7 @@ mod tests {
             site: 0,
             stage: 5,
             cpu_ns: Some(cpu),
+            cpu_start_ns: 0,
         };
         a.observe(&[t(0)], 10, 0);
         a.observe(&[t(400)], 10_000, 32);
@@ -270,5 +276,21 @@ mod tests {
             (s[0].name.as_str(), s[0].cpu_ns, s[0].mem_growth_bytes),
             ("s5", 400, 32)
         );
+    }
+
+    #[test]
+    fn first_sight_starts_from_the_first_instrumented_call() {
+        let mut a = Attributor::default();
+        // A thread that used 4 ms of CPU before its first instrumented call and 100 us since.
+        let t = ThreadObs {
+            key: 3,
+            site: 2,
+            stage: 0,
+            cpu_ns: Some(4_100_000),
+            cpu_start_ns: 4_000_000,
+        };
+        a.observe(&[t], 10_000_000, 0);
+        let (f, _) = a.finish(|id| Some(format!("f{id}")), |_| None, 100_000);
+        assert_eq!(f[0].cpu_ns, 100_000);
     }
 }

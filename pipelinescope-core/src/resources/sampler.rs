@@ -380,6 +380,7 @@ impl State {
                 site: td.current_site.load(Relaxed),
                 stage: hook.map_or(0, |h| (h.current)(&td)),
                 cpu_ns: thread_cpu_ns(td.tid),
+                cpu_start_ns: td.cpu_at_start_ns,
             });
         }
     }
