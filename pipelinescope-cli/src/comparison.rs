@@ -5,9 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use pipelinescope_core::Profile;
-use pipelinescope_report::diff::{
-    Change, Diff, Side, Subject, T_CRITICAL, arrow_count, arrow_ns, fmt_relative,
-};
+use pipelinescope_report::diff::{Change, Diff, T_CRITICAL, fmt_relative};
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -91,12 +89,7 @@ that and 10%).</p>",
 <th>calls</th><th>self</th><th>cumulative</th><th>p50</th><th>p99</th></tr></thead><tbody>\n",
     );
     for r in &d.rows {
-        let g = |f: fn(&Side) -> u64| (r.base.as_ref().map(f), r.current.as_ref().map(f));
-        let (cb, cc) = g(|s| s.calls);
-        let (sb, sc) = g(|s| s.self_ns);
-        let (ub, uc) = g(|s| s.cumulative_ns);
-        let (pb, pc) = g(|s| s.p50_ns);
-        let (qb, qc) = g(|s| s.p99_ns);
+        let [calls, slf, cum, p50, p99] = r.figure_cells().map(|c| escape(&c));
         let t = match r.welch_t {
             Some(t) if t.is_finite() => format!("{t:.1}"),
             Some(t) if t > 0.0 => "+∞".to_string(),
@@ -109,18 +102,10 @@ that and 10%).</p>",
 <td class=\"l\">{m}</td><td>{rel}</td><td>{t}</td><td>{calls}</td><td>{slf}</td><td>{cum}</td>\
 <td>{p50}</td><td>{p99}</td></tr>",
             c = r.change.as_str(),
-            k = match r.subject {
-                Subject::Function => "fn",
-                Subject::Stage => "stage",
-            },
+            k = r.subject.label(),
             n = escape(&r.name),
             m = escape(&r.module),
             rel = escape(&fmt_relative(r.relative)),
-            calls = escape(&arrow_count(cb, cc)),
-            slf = escape(&arrow_ns(sb, sc)),
-            cum = escape(&arrow_ns(ub, uc)),
-            p50 = escape(&arrow_ns(pb, pc)),
-            p99 = escape(&arrow_ns(qb, qc)),
         );
     }
     h.push_str("</tbody></table>\n</body></html>\n");

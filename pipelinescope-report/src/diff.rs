@@ -71,6 +71,16 @@ pub enum Subject {
     Stage,
 }
 
+impl Subject {
+    /// Short label for tables: `fn` or `stage`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Subject::Function => "fn",
+            Subject::Stage => "stage",
+        }
+    }
+}
+
 /// Figures of one side of a comparison.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Side {
@@ -337,6 +347,26 @@ pub fn diff(base: &Profile, current: &Profile, threshold: f64) -> Diff {
     Diff { threshold, rows }
 }
 
+impl DiffRow {
+    /// The before -> after cells every rendering of a row shows: calls, self, cumulative, p50,
+    /// p99.
+    pub fn figure_cells(&self) -> [String; 5] {
+        let g = |f: fn(&Side) -> u64| (self.base.as_ref().map(f), self.current.as_ref().map(f));
+        let (cb, cc) = g(|s| s.calls);
+        let (sb, sc) = g(|s| s.self_ns);
+        let (ub, uc) = g(|s| s.cumulative_ns);
+        let (pb, pc) = g(|s| s.p50_ns);
+        let (qb, qc) = g(|s| s.p99_ns);
+        [
+            arrow_count(cb, cc),
+            arrow_ns(sb, sc),
+            arrow_ns(ub, uc),
+            arrow_ns(pb, pc),
+            arrow_ns(qb, qc),
+        ]
+    }
+}
+
 /// `before → after` for a duration, `-` for a missing side.
 pub fn arrow_ns(b: Option<u64>, c: Option<u64>) -> String {
     let f = |v: Option<u64>| v.map_or("-".to_string(), |v| fmt_ns(v as f64));
@@ -375,26 +405,14 @@ pub fn diff_table(d: &Diff, color: bool) -> String {
     ];
     let mut rows: Vec<Vec<String>> = Vec::new();
     for r in &d.rows {
-        let g = |f: fn(&Side) -> u64| (r.base.as_ref().map(f), r.current.as_ref().map(f));
-        let (cb, cc) = g(|s| s.calls);
-        let (sb, sc) = g(|s| s.self_ns);
-        let (ub, uc) = g(|s| s.cumulative_ns);
-        let (pb, pc) = g(|s| s.p50_ns);
-        let (qb, qc) = g(|s| s.p99_ns);
-        rows.push(vec![
+        let mut row = vec![
             r.change.as_str().to_string(),
-            match r.subject {
-                Subject::Function => "fn".into(),
-                Subject::Stage => "stage".into(),
-            },
+            r.subject.label().to_string(),
             r.name.clone(),
             fmt_relative(r.relative),
-            arrow_count(cb, cc),
-            arrow_ns(sb, sc),
-            arrow_ns(ub, uc),
-            arrow_ns(pb, pc),
-            arrow_ns(qb, qc),
-        ]);
+        ];
+        row.extend(r.figure_cells());
+        rows.push(row);
     }
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &rows {
