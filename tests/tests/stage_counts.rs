@@ -1,16 +1,10 @@
 //! `#[stage]` counts: records in and out, selectivity, exhaustion, eager and lazy forms.
 
-use pipelinescope::{StageKind, StageStats, stage};
-use std::collections::HashMap;
+mod common;
 
-fn stage_named(name: &str) -> StageStats {
-    let p = pipelinescope::snapshot();
-    p.stages
-        .iter()
-        .find(|s| s.name == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no stage {name} in {:#?}", p.stages))
-}
+use common::stage_named;
+use pipelinescope::{StageKind, stage};
+use std::collections::HashMap;
 
 #[stage("counts_source")]
 fn source(n: u64) -> impl Iterator<Item = u64> {

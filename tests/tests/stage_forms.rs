@@ -1,16 +1,10 @@
 //! Every form `#[stage]` accepts compiles and records under the right name and kind.
 
-use pipelinescope::{StageKind, StageStats, stage};
-use std::collections::{BTreeMap, HashSet};
+mod common;
 
-fn stage_named(name: &str) -> StageStats {
-    let p = pipelinescope::snapshot();
-    p.stages
-        .iter()
-        .find(|s| s.name == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no stage {name} in {:#?}", p.stages))
-}
+use common::stage_named;
+use pipelinescope::{StageKind, stage};
+use std::collections::{BTreeMap, HashSet};
 
 #[stage]
 fn default_named(records: &[u8]) -> Vec<u8> {

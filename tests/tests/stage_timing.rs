@@ -1,14 +1,10 @@
 //! `#[stage]` timing semantics: own time, upstream time, downstream wait, threads.
 
-use pipelinescope::{StageStats, stage};
-use std::time::{Duration, Instant};
+mod common;
 
-fn spin(d: Duration) {
-    let t = Instant::now();
-    while t.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
+use common::{spin, stage_named};
+use pipelinescope::stage;
+use std::time::{Duration, Instant};
 
 /// These tests compare wall-clock intervals; run in parallel they would spin against each other
 /// on a small machine, and a preempted thread charges the wait to whatever interval is open.
@@ -17,15 +13,6 @@ static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn stage_named(name: &str) -> StageStats {
-    let p = pipelinescope::snapshot();
-    p.stages
-        .iter()
-        .find(|s| s.name == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no stage {name} in {:#?}", p.stages))
 }
 
 #[stage("sum_gen")]

@@ -1,7 +1,7 @@
 //! Helpers shared by the behaviour tests.
 #![allow(dead_code)]
 
-use pipelinescope::{CallNode, FunctionStats, Profile};
+use pipelinescope::{CallNode, FunctionStats, Profile, StageStats};
 use std::time::{Duration, Instant};
 
 /// The one function row named `name` (each test uses its own function names, since tests in a
@@ -55,4 +55,14 @@ pub fn assert_close(actual: u64, expected: u64, rel: f64, what: &str) {
         diff <= allowed,
         "{what}: {actual} ns vs {expected} ns (difference {diff} > allowed {allowed})"
     );
+}
+
+/// The stage named `name` in a fresh snapshot.
+pub fn stage_named(name: &str) -> StageStats {
+    let p = pipelinescope::snapshot();
+    p.stages
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no stage {name} in {:#?}", p.stages))
 }
