@@ -65,24 +65,36 @@ impl Site {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
-        // Growing the registry is the profiler's memory, not the caller's.
-        #[cfg(feature = "alloc")]
-        let _quiet = crate::alloc::quiet_here();
-        crate::clock::mark_first_use();
-        let mut sites = registry();
-        // Another thread may have registered it while we waited for the lock.
-        let id = self.id.load(Relaxed);
-        if id != 0 {
-            return id;
-        }
-        if sites.is_empty() {
-            sites.push(&ROOT);
-        }
-        let id = sites.len() as u32;
-        sites.push(self);
-        self.id.store(id, Relaxed);
-        id
+        register_once(&mut registry(), self, &self.id, Some(&ROOT))
     }
+}
+
+/// Appends `item` to a registry the first time, stores its id in `id` and returns it; a
+/// concurrent registration of the same item returns the id the winner stored. With `root`, the
+/// registry's slot 0 holds it and ids are positions; without, ids are positions plus one (0
+/// stays "none"). Shared by function sites and stage sites.
+pub(crate) fn register_once<T>(
+    list: &mut Vec<&'static T>,
+    item: &'static T,
+    id: &AtomicU32,
+    root: Option<&'static T>,
+) -> u32 {
+    // Growing the registry is the profiler's memory, not the caller's.
+    #[cfg(feature = "alloc")]
+    let _quiet = crate::alloc::quiet_here();
+    crate::clock::mark_first_use();
+    // Another thread may have registered it while this one waited for the lock.
+    let current = id.load(Relaxed);
+    if current != 0 {
+        return current;
+    }
+    if let (Some(r), true) = (root, list.is_empty()) {
+        list.push(r);
+    }
+    list.push(item);
+    let new = (list.len() - usize::from(root.is_some())) as u32;
+    id.store(new, Relaxed);
+    new
 }
 
 /// Placeholder for id 0.

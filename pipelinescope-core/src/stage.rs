@@ -86,19 +86,7 @@ impl StageSite {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
-        // Growing the registry is the profiler's memory, not the caller's.
-        #[cfg(feature = "alloc")]
-        let _quiet = crate::alloc::quiet_here();
-        crate::clock::mark_first_use();
-        let mut all = stages();
-        let id = self.id.load(Relaxed);
-        if id != 0 {
-            return id;
-        }
-        all.push(self);
-        let id = all.len() as u32;
-        self.id.store(id, Relaxed);
-        id
+        crate::site::register_once(&mut stages(), self, &self.id, None)
     }
 }
 
