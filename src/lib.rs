@@ -84,6 +84,6 @@ pub mod __private {
     pub use pipelinescope_core::recorder::{Guard, Instrumented, enter, instrument_future};
     pub use pipelinescope_core::site::{Site, SiteKind};
     pub use pipelinescope_core::stage::{
-        Records, StageCall, StageInput, StageIter, StageSite, call as stage_call,
+        Records, StageCall, StageInput, StageIter, StageLink, StageSite, call as stage_call,
     };
 }

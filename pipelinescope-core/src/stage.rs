@@ -26,6 +26,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+mod lazy;
+pub use lazy::{MAX_GAP, StageInput, StageIter, StageLink, TIMING_BUDGET};
+
 /// Adds to a counter that only the current thread writes.
 #[inline(always)]
 fn bump(c: &AtomicU64, by: u64) {
@@ -103,14 +106,16 @@ struct StageSlot {
     invocations: AtomicU64,
     records_in: AtomicU64,
     records_out: AtomicU64,
-    /// `next` calls of the stage's iterators, and how many of them were timed.
+    /// `next` calls of the stage's iterators, and how many of them were sampled.
     calls: AtomicU64,
     timed_calls: AtomicU64,
-    /// Own and upstream time of the sampled timed `next` calls.
-    own_ticks: AtomicU64,
-    upstream_ticks: AtomicU64,
-    /// `next` calls timed because all calls of their phase are (see [`EXACT_CALLS`]): counted
-    /// in `calls` but not in `timed_calls`; their own and upstream time.
+    /// The calls the sampled ones stand for, and their own and upstream time weighted by that
+    /// (see `lazy`).
+    sampled_weight: AtomicU64,
+    own_weighted: AtomicU64,
+    upstream_weighted: AtomicU64,
+    /// `next` calls timed and counted as themselves (first calls, stages timed on every call,
+    /// outliers): counted in `calls` but not in `timed_calls`; their own and upstream time.
     exact_calls: AtomicU64,
     exact_own_ticks: AtomicU64,
     exact_upstream_ticks: AtomicU64,
@@ -145,8 +150,9 @@ impl Default for StageSlot {
             records_out: AtomicU64::new(0),
             calls: AtomicU64::new(0),
             timed_calls: AtomicU64::new(0),
-            own_ticks: AtomicU64::new(0),
-            upstream_ticks: AtomicU64::new(0),
+            sampled_weight: AtomicU64::new(0),
+            own_weighted: AtomicU64::new(0),
+            upstream_weighted: AtomicU64::new(0),
             exact_calls: AtomicU64::new(0),
             exact_own_ticks: AtomicU64::new(0),
             exact_upstream_ticks: AtomicU64::new(0),
@@ -223,20 +229,6 @@ struct Owner {
     last_eager: u32,
 }
 
-/// Each outermost stage iterator (one whose `next` is not called from inside another stage)
-/// times every one of its first `EXACT_CALLS` `next` calls, and everything nested in them; after
-/// that, about one call in `SAMPLE_EVERY`, at random so that periodic work does not alias.
-/// Counts are always exact; the time of untimed calls is estimated from the timed calls of the
-/// same stage made after that first phase (the first phase holds the cold start: the first
-/// record, caches filling, lazy initialisation; scaling it up to the untimed calls would charge
-/// that start many times over), while the calls of the first phase count as they were. Reading the clock costs ~10 ns on some machines, more than a cheap stage's own
-/// work: timing every record would distort the pipeline being measured.
-pub const EXACT_CALLS: u64 = 1024;
-/// See [`EXACT_CALLS`].
-pub const SAMPLE_EVERY: u32 = 16;
-// The exact phase is counted down in a `u32`.
-const _: () = assert!(EXACT_CALLS <= u32::MAX as u64);
-
 /// A sampled measurement above this many times its stage's mean so far (and above 20 µs)
 /// is an outlier: counted once, never scaled up.
 pub const OUTLIER_FACTOR: u64 = 64;
@@ -261,24 +253,26 @@ fn outlier_floor() -> u64 {
     *FLOOR.get_or_init(|| (20_000.0 / crate::clock::ns_per_tick().max(1e-6)) as u64)
 }
 
-/// No stage call is open on this thread.
-const IDLE: u8 = 0;
-/// The open outermost stage call only counts.
-const COUNTING: u8 = 1;
-/// The open outermost stage call is a sampled one: it is timed, and so is everything nested in
-/// it. (Any mode from here up is timed.)
-const TIMED: u8 = 2;
-/// The open outermost stage call is timed because every call of its phase is (the first
-/// `EXACT_CALLS` of an iterator, or a whole stage call), and so is everything nested in it.
-const EXACT: u8 = 3;
-
 thread_local! {
-    /// IDLE, COUNTING, TIMED or EXACT. A plain `const` cell: reading it is one thread-local load.
-    static MODE: Cell<u8> = const { Cell::new(IDLE) };
-    /// Stage that last handed a record out on this thread (0: none since the last pull began).
-    static LAST_OUT: Cell<u32> = const { Cell::new(0) };
+    /// Eager stage calls open on this thread: a lazy stage made inside one times every call.
+    static EAGER: Cell<u32> = const { Cell::new(0) };
     /// This thread's published current stage (`ThreadData::current_stage`), once known.
     static CURRENT: Cell<*const AtomicU32> = const { Cell::new(std::ptr::null()) };
+}
+
+/// What one sample costs (two timed calls with their pulls, the wait after them, the slow calls
+/// around them), in ns: about eight clock reads on a machine where one takes 9 ns, and the
+/// bookkeeping.
+const SAMPLE_COST_NS: f64 = 200.0;
+
+/// Calls between two samples of a stage whose cycle (its own call and the wait for the next
+/// one) takes `cycle` ticks, for timing to take [`lazy::TIMING_BUDGET`] of its time.
+fn timing_gap(cycle: u64) -> u32 {
+    static BUDGET: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let budget = *BUDGET.get_or_init(|| {
+        SAMPLE_COST_NS / lazy::TIMING_BUDGET / crate::clock::ns_per_tick().max(1e-6)
+    });
+    (budget / cycle.max(1) as f64).min(u32::MAX as f64) as u32
 }
 
 /// Publishes `stage` as this thread's current stage; returns the previous one to restore.
@@ -491,862 +485,6 @@ fn recording() -> bool {
     crate::control::enabled()
 }
 
-// ---- lazy stages ----------------------------------------------------------------------------
-
-/// Counts an iterator gathered between timed calls, added to its thread's slot on the next
-/// timed call and when it drops (so nothing is written to shared memory on untimed calls).
-#[derive(Clone, Copy, Default)]
-struct Pending {
-    calls: u64,
-    out: u64,
-    gaps: u64,
-    wait_samples: u64,
-    wait_ticks: u64,
-    outlier_waits: u64,
-    outlier_wait_ticks: u64,
-}
-
-impl Pending {
-    #[inline(always)]
-    fn flush(&mut self, s: &StageSlot) {
-        if self.calls == 0 && self.gaps == 0 {
-            return;
-        }
-        bump(&s.calls, self.calls);
-        bump(&s.records_out, self.out);
-        bump(&s.gaps, self.gaps);
-        bump(&s.wait_samples, self.wait_samples);
-        bump(&s.wait_ticks, self.wait_ticks);
-        bump(&s.outlier_waits, self.outlier_waits);
-        bump(&s.outlier_wait_ticks, self.outlier_wait_ticks);
-        *self = Pending::default();
-    }
-}
-
-/// A lazy stage's output iterator: forwards to the stage's iterator and times its `next` calls.
-///
-/// Own time is the time inside `next` minus the time pulling from upstream (through
-/// [`StageInput`]) and inside nested stages; downstream wait is the time between handing a record
-/// out and the next call to `next`. See [`EXACT_CALLS`] for which calls are timed.
-///
-/// `fold` (and so `for_each`, `count`, `sum`, ...) is forwarded to the stage's iterator, so that
-/// a consumer that folds keeps the internal iteration of the whole chain: when not recording the
-/// wrapper then costs nothing per record. While recording, handing a record to the fold's
-/// closure ends a `next` call and the closure's return starts the next one: the same events, in
-/// the same order, as when the consumer calls `next`.
-pub struct StageIter<I> {
-    st: IterState,
-    inner: I,
-}
-
-/// Everything a [`StageIter`] keeps besides the wrapped iterator; adds its counts to the thread's
-/// figures when dropped.
-struct IterState {
-    /// Stage id, 0 when not recording.
-    id: u32,
-    /// Outermost calls left in the current phase: the exact phase (the first `EXACT_CALLS`),
-    /// then the untimed calls before the next sampled one. One counter, so that an untimed
-    /// call only decrements and compares it.
-    countdown: u32,
-    /// The mode of the calls counted down: EXACT during the exact phase, then COUNTING.
-    phase: u8,
-    rng: u32,
-    first_enter: u64,
-    /// Clock reading when the last record went out, if that call was timed (else 0).
-    last_out: u64,
-    /// A record went out and the next `next` call has not come yet.
-    gap_open: bool,
-    own_since_out: u64,
-    first_done: bool,
-    done: bool,
-    pending: Pending,
-    /// The stage's measured gaps (their sum and count) as of the last timed call, against which
-    /// a gap is an outlier (see [`is_outlier`]).
-    wait_total: u64,
-    wait_count: u64,
-}
-
-/// A timed call in progress.
-struct Open {
-    t: &'static StageThread,
-    slot: &'static StageSlot,
-    /// Depth of the thread's frame stack before this call's frame.
-    depth: usize,
-    t0: u64,
-    /// Timed because every call of its phase is (counted apart from the sampled ones).
-    exact: bool,
-}
-
-/// Puts the thread's stage state back when the inner iterator panics: dropped only while
-/// unwinding (the normal path forgets it), so it costs nothing per call.
-struct Unwind {
-    outer: bool,
-    prev: Option<u32>,
-    depth: Option<(&'static StageThread, usize)>,
-}
-
-impl Drop for Unwind {
-    #[cold]
-    fn drop(&mut self) {
-        if let Some(prev) = self.prev {
-            restore(prev);
-        }
-        if self.outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        if let Some((t, depth)) = self.depth {
-            // SAFETY: owning thread; the frames above `depth` belong to calls that unwound.
-            unsafe { t.owner() }.depth = depth;
-        }
-    }
-}
-
-impl<I> StageIter<I> {
-    /// Wraps the iterator a lazy stage returned.
-    #[inline]
-    pub fn new(site: &'static StageSite, inner: I) -> StageIter<I>
-    where
-        I: Iterator,
-    {
-        let on = recording();
-        StageIter {
-            st: IterState {
-                id: if on { site.id() } else { 0 },
-                countdown: EXACT_CALLS as u32,
-                phase: EXACT,
-                rng: if on {
-                    SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1
-                } else {
-                    1
-                },
-                first_enter: 0,
-                last_out: 0,
-                gap_open: false,
-                own_since_out: 0,
-                first_done: false,
-                done: false,
-                pending: Pending::default(),
-                wait_total: 0,
-                wait_count: 0,
-            },
-            inner,
-        }
-    }
-
-    /// The wrapped iterator.
-    pub fn get_ref(&self) -> &I {
-        &self.inner
-    }
-
-    #[inline(always)]
-    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        if self.st.id == 0 {
-            return f(&mut self.inner);
-        }
-        let (outer, mode) = self.st.mode();
-        if mode >= TIMED {
-            self.step_timed(outer, mode, f)
-        } else {
-            self.step_counting(outer, f)
-        }
-    }
-
-    /// An untimed call: counts only, in the iterator itself.
-    #[inline(always)]
-    fn step_counting<T>(&mut self, outer: bool, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        if outer {
-            MODE.with(|m| m.set(COUNTING));
-        }
-        self.st.count_enter();
-        let prev = publish(self.st.id);
-        let unwind = Unwind {
-            outer,
-            prev: Some(prev),
-            depth: None,
-        };
-        let item = f(&mut self.inner);
-        std::mem::forget(unwind);
-        restore(prev);
-        if outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        self.st.exit(None, item.is_some());
-        item
-    }
-
-    #[inline(always)]
-    fn step_timed<T>(
-        &mut self,
-        outer: bool,
-        mode: u8,
-        f: impl FnOnce(&mut I) -> Option<T>,
-    ) -> Option<T> {
-        if outer {
-            MODE.with(|m| m.set(mode));
-        }
-        let mut open = None;
-        self.st.timed_enter(mode == EXACT, &mut open);
-        let prev = publish(self.st.id);
-        let unwind = Unwind {
-            outer,
-            prev: Some(prev),
-            depth: open.as_ref().map(|o| (o.t, o.depth)),
-        };
-        let item = f(&mut self.inner);
-        std::mem::forget(unwind);
-        restore(prev);
-        if outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        self.st.exit(open, item.is_some());
-        item
-    }
-}
-
-impl<I: Iterator> StageIter<I> {
-    /// A timed `next`, out of line: the counting path inlines into the consumer, small.
-    #[inline(never)]
-    fn next_timed(&mut self, outer: bool, mode: u8) -> Option<I::Item> {
-        self.step_timed(outer, mode, Iterator::next)
-    }
-}
-
-impl IterState {
-    /// The mode of this outermost call: EXACT, TIMED or COUNTING.
-    #[inline(always)]
-    fn sample(&mut self) -> u8 {
-        if self.countdown > 0 {
-            self.countdown -= 1;
-            return self.phase;
-        }
-        self.phase = COUNTING;
-        let mut x = self.rng;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.rng = x;
-        // Uniform in 0..2n-1: a mean gap of n-1 untimed calls, one timed call in n.
-        self.countdown = x % (2 * SAMPLE_EVERY - 1);
-        TIMED
-    }
-
-    /// Whether the call starting now is the outermost stage call on its thread, and its mode
-    /// (COUNTING, TIMED or EXACT).
-    #[inline(always)]
-    fn mode(&mut self) -> (bool, u8) {
-        let mode = MODE.with(Cell::get);
-        let outer = mode == IDLE;
-        (outer, if outer { self.sample() } else { mode })
-    }
-
-    /// End of a `next` call that returned a record (`some`) or not.
-    #[inline(always)]
-    fn exit(&mut self, open: Option<Open>, some: bool) {
-        match open {
-            Some(open) => self.timed_exit(open, some),
-            None if some => {
-                self.pending.out += 1;
-                self.gap_open = true;
-                LAST_OUT.with(|l| l.set(self.id));
-            }
-            None => self.done = true,
-        }
-    }
-
-    /// Start of an untimed call: counts only, in the iterator itself.
-    #[inline(always)]
-    fn count_enter(&mut self) {
-        let p = &mut self.pending;
-        p.calls += 1;
-        if self.gap_open {
-            self.gap_open = false;
-            p.gaps += 1;
-            if self.last_out != 0 {
-                // The previous record went out in a timed call: close its gap.
-                let w = raw().saturating_sub(self.last_out);
-                if is_outlier(w, self.wait_total, self.wait_count) {
-                    p.outlier_wait_ticks += w;
-                    p.outlier_waits += 1;
-                } else {
-                    p.wait_ticks += w;
-                    p.wait_samples += 1;
-                }
-                self.last_out = 0;
-            }
-        }
-    }
-
-    /// Opens a timed call into `into` (left as it is when the thread's data is gone). Written
-    /// in place: an `Option<Open>` returned through a temporary and copied at once is read back
-    /// wider than it was written, which stalls the store buffer.
-    #[inline(never)]
-    fn timed_enter(&mut self, exact: bool, into: &mut Option<Open>) {
-        let Some(t) = local() else { return };
-        // SAFETY: owning thread; this borrow ends before the inner call.
-        let owner = unsafe { t.owner() };
-        let depth = owner.depth;
-        t.push(owner);
-        let slot = t.slot(owner, self.id);
-        *into = Some(Open {
-            t,
-            slot,
-            depth,
-            t0: raw(),
-            exact,
-        });
-    }
-
-    #[inline(never)]
-    fn timed_exit(&mut self, open: Open, some: bool) {
-        let t1 = raw();
-        let Open {
-            t,
-            slot: s,
-            t0,
-            exact,
-            ..
-        } = open;
-        // SAFETY: owning thread, no other borrow alive.
-        let owner = unsafe { t.owner() };
-        let span = t1.saturating_sub(t0);
-        let child = t.pop(owner, span);
-        let own = span.saturating_sub(child);
-        self.pending.calls += 1;
-        self.pending.flush(s);
-        // A sampled call far slower than this stage's exact-phase calls (the thread lost the
-        // CPU, a page fault) counts once as it was: scaled up like a typical call it would
-        // charge the stage many times over for one accident.
-        let (ec, eo) = (s.exact_calls.load(Relaxed), s.exact_own_ticks.load(Relaxed));
-        if exact || is_outlier(own, eo, ec) {
-            bump(&s.exact_calls, 1);
-            bump(&s.exact_own_ticks, own);
-        } else {
-            bump(&s.timed_calls, 1);
-            bump(&s.own_ticks, own);
-        }
-        if self.gap_open {
-            self.gap_open = false;
-            bump(&s.gaps, 1);
-            if self.last_out != 0 {
-                let w = t0.saturating_sub(self.last_out);
-                if is_outlier(w, self.wait_total, self.wait_count) {
-                    bump(&s.outlier_wait_ticks, w);
-                    bump(&s.outlier_waits, 1);
-                } else {
-                    bump(&s.wait_ticks, w);
-                    bump(&s.wait_samples, 1);
-                }
-            }
-        }
-        self.wait_total = s.wait_ticks.load(Relaxed);
-        self.wait_count = s.wait_samples.load(Relaxed);
-        if self.first_enter == 0 {
-            self.first_enter = t0.max(1);
-        }
-        let own_total = self.own_since_out + own;
-        if some {
-            bump(&s.records_out, 1);
-            s.record_per_record(own_total, 1);
-            self.own_since_out = 0;
-            self.last_out = t1;
-            self.gap_open = true;
-            LAST_OUT.with(|l| l.set(self.id));
-            if !self.first_done {
-                self.first_done = true;
-                bump(&s.first_ticks, t1.saturating_sub(self.first_enter));
-                bump(&s.first_count, 1);
-            }
-        } else {
-            self.own_since_out = own_total;
-            self.last_out = 0;
-            self.done = true;
-        }
-    }
-}
-
-impl Drop for IterState {
-    fn drop(&mut self) {
-        if self.id == 0 {
-            return;
-        }
-        let Some(t) = local() else { return };
-        // SAFETY: owning thread, no other borrow alive.
-        let owner = unsafe { t.owner() };
-        let s = t.slot(owner, self.id);
-        self.pending.flush(s);
-        if self.done {
-            bump(&s.exhausted, 1);
-        } else {
-            bump(&s.dropped, 1);
-        }
-    }
-}
-
-impl<I: Iterator> Iterator for StageIter<I> {
-    type Item = I::Item;
-
-    // Inlined into the consumer when not recording or only counting (most records); timed
-    // calls go out of line.
-    #[inline(always)]
-    fn next(&mut self) -> Option<I::Item> {
-        if self.st.id == 0 {
-            return self.inner.next();
-        }
-        let (outer, mode) = self.st.mode();
-        if mode >= TIMED {
-            return self.next_timed(outer, mode);
-        }
-        self.step_counting(outer, Iterator::next)
-    }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-
-    #[inline]
-    fn fold<B, F>(self, init: B, mut f: F) -> B
-    where
-        F: FnMut(B, Self::Item) -> B,
-    {
-        if self.st.id == 0 {
-            let StageIter { st: _, inner } = self;
-            return inner.fold(init, f);
-        }
-        // Recording: the wrapped iterator is folded too. Handing a record to the closure ends
-        // a `next` call and the closure's return starts the next one: the same events, in the
-        // same order, as when the consumer calls `next`.
-        let StageIter { mut st, inner } = self;
-        let mut fold = IterFold {
-            st: &mut st,
-            open: false,
-            outer: false,
-            mode: IDLE,
-            prev: 0,
-            timed: None,
-        };
-        fold.resume();
-        let acc = inner.fold(init, |acc, item| {
-            fold.out(true);
-            let acc = f(acc, item);
-            fold.resume();
-            acc
-        });
-        fold.out(false);
-        acc
-    }
-}
-
-/// A `fold` through a recording stage iterator: the `next` call open between two records.
-struct IterFold<'a> {
-    st: &'a mut IterState,
-    /// A call is open (the fold is inside the wrapped iterator).
-    open: bool,
-    outer: bool,
-    mode: u8,
-    prev: u32,
-    timed: Option<Open>,
-}
-
-impl IterFold<'_> {
-    /// Starts a `next` call.
-    #[inline(always)]
-    fn resume(&mut self) {
-        let (outer, mode) = self.st.mode();
-        if outer {
-            MODE.with(|m| m.set(mode));
-        }
-        if mode >= TIMED {
-            // `timed` is None here (`out` took it).
-            self.st.timed_enter(mode == EXACT, &mut self.timed);
-        } else {
-            self.st.count_enter();
-        }
-        self.prev = publish(self.st.id);
-        self.outer = outer;
-        self.mode = mode;
-        self.open = true;
-    }
-
-    /// Ends the open call, with a record or at the end.
-    #[inline(always)]
-    fn out(&mut self, some: bool) {
-        self.open = false;
-        restore(self.prev);
-        if self.outer {
-            MODE.with(|m| m.set(IDLE));
-        }
-        let open = if self.mode >= TIMED {
-            self.timed.take()
-        } else {
-            None
-        };
-        self.st.exit(open, some);
-    }
-}
-
-impl Drop for IterFold<'_> {
-    /// Unwinds the open call when the wrapped iterator panics (a panic in the consumer's
-    /// closure finds no call open).
-    fn drop(&mut self) {
-        if self.open {
-            drop(Unwind {
-                outer: self.outer,
-                prev: Some(self.prev),
-                depth: self.timed.as_ref().map(|o| (o.t, o.depth)),
-            });
-        }
-    }
-}
-
-impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
-    #[inline]
-    fn next_back(&mut self) -> Option<I::Item> {
-        self.step(DoubleEndedIterator::next_back)
-    }
-}
-
-impl<I: ExactSizeIterator> ExactSizeIterator for StageIter<I> {}
-
-impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageIter<I> {}
-
-impl<I: Clone> Clone for StageIter<I> {
-    /// A clone is a new activity of the same stage: it starts with fresh per-iterator state.
-    fn clone(&self) -> Self {
-        StageIter {
-            st: IterState {
-                id: self.st.id,
-                countdown: EXACT_CALLS as u32,
-                phase: EXACT,
-                rng: self.st.rng.rotate_left(7) | 1,
-                first_enter: 0,
-                last_out: 0,
-                gap_open: false,
-                own_since_out: 0,
-                first_done: false,
-                done: self.st.done,
-                pending: Pending::default(),
-                wait_total: 0,
-                wait_count: 0,
-            },
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageIter")
-            .field("inner", &self.inner)
-            .finish()
-    }
-}
-
-/// An iterator input of a stage: counts records in and measures the time spent pulling them from
-/// upstream, which is then not charged to the stage. Like [`StageIter`], it forwards `fold`.
-pub struct StageInput<I> {
-    st: InputState,
-    inner: I,
-}
-
-/// Everything a [`StageInput`] keeps besides the wrapped iterator; adds its counts to the
-/// thread's figures when dropped.
-struct InputState {
-    /// The consuming stage's id, 0 when not recording.
-    stage: u32,
-    /// Records in not yet added to the thread's slot.
-    pending_in: u64,
-    /// The upstream stage of the last record, and records from it not yet added to its edge.
-    edge_from: u32,
-    pending_edge: u64,
-}
-
-impl<I> StageInput<I> {
-    /// Wraps an iterator input of the stage `site`.
-    #[inline]
-    pub fn new(site: &'static StageSite, inner: I) -> StageInput<I>
-    where
-        I: Iterator,
-    {
-        StageInput {
-            st: InputState {
-                stage: if recording() { site.id() } else { 0 },
-                pending_in: 0,
-                edge_from: 0,
-                pending_edge: 0,
-            },
-            inner,
-        }
-    }
-
-    #[inline(always)]
-    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        if self.st.stage == 0 {
-            return f(&mut self.inner);
-        }
-        let mut open = None;
-        self.st.pull_begin(&mut open);
-        // The current stage stays the consuming stage while it pulls (an upstream stage
-        // publishes itself): one thread-local write less per record.
-        let unwind = Unwind {
-            outer: false,
-            prev: None,
-            depth: open.as_ref().map(|o| (o.t, o.depth)),
-        };
-        let item = f(&mut self.inner);
-        std::mem::forget(unwind);
-        self.st.pull_end(open, item.is_some());
-        item
-    }
-}
-
-impl InputState {
-    /// Start of a pull from upstream (recording only); a timed pull opens into `into`, which
-    /// is None.
-    #[inline(always)]
-    fn pull_begin(&mut self, into: &mut Option<Open>) {
-        LAST_OUT.with(|l| l.set(0));
-        let mode = MODE.with(Cell::get);
-        if mode >= TIMED {
-            self.timed_enter(mode == EXACT, into);
-        }
-    }
-
-    /// End of a pull that brought a record (`some`) or not.
-    #[inline(always)]
-    fn pull_end(&mut self, open: Option<Open>, some: bool) {
-        if let Some(open) = open {
-            self.timed_exit(open);
-        }
-        if some {
-            self.pending_in += 1;
-            let from = LAST_OUT.with(Cell::get);
-            if from != self.edge_from {
-                self.switch_edge(from);
-            }
-            self.pending_edge += 1;
-        }
-    }
-
-    #[inline(never)]
-    // The pull's clock readings enclose the pull's own bookkeeping: that time then counts as
-    // upstream time, not as the consuming stage's own (where it would add some tens of ns per
-    // timed record to every stage with an input).
-    // Written in place, as `IterState::timed_enter`.
-    fn timed_enter(&mut self, exact: bool, into: &mut Option<Open>) {
-        let t0 = raw();
-        let Some(t) = local() else { return };
-        // SAFETY: owning thread; this borrow ends before the inner call.
-        let owner = unsafe { t.owner() };
-        let depth = owner.depth;
-        t.push(owner);
-        let slot = t.slot(owner, self.stage);
-        *into = Some(Open {
-            t,
-            slot,
-            depth,
-            t0,
-            exact,
-        });
-    }
-
-    #[inline(never)]
-    fn timed_exit(&mut self, open: Open) {
-        let t = open.t;
-        // SAFETY: owning thread, no other borrow alive.
-        let owner = unsafe { t.owner() };
-        self.flush(t, owner);
-        let span = raw().saturating_sub(open.t0);
-        t.pop(owner, span);
-        let s = open.slot;
-        let (ec, eu) = (
-            s.exact_calls.load(Relaxed),
-            s.exact_upstream_ticks.load(Relaxed),
-        );
-        if open.exact || is_outlier(span, eu, ec) {
-            bump(&open.slot.exact_upstream_ticks, span);
-        } else {
-            bump(&open.slot.upstream_ticks, span);
-        }
-    }
-
-    /// Adds the pending counts to the current thread's slots.
-    fn flush(&mut self, t: &StageThread, owner: &mut Owner) {
-        if self.pending_in > 0 {
-            let s = t.slot(owner, self.stage);
-            bump(&s.records_in, std::mem::take(&mut self.pending_in));
-        }
-        if self.pending_edge > 0 && self.edge_from != 0 {
-            let e = t.edge(owner, self.edge_from, self.stage);
-            // SAFETY: edge slots never move and live as long as the thread's data.
-            bump(&unsafe { &*owner.edges[e].2 }.records, self.pending_edge);
-        }
-        self.pending_edge = 0;
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn switch_edge(&mut self, from: u32) {
-        if let Some(t) = local() {
-            // SAFETY: owning thread, no other borrow alive.
-            let owner = unsafe { t.owner() };
-            self.flush(t, owner);
-        }
-        self.edge_from = from;
-    }
-}
-
-impl Drop for InputState {
-    fn drop(&mut self) {
-        if self.stage == 0 {
-            return;
-        }
-        if let Some(t) = local() {
-            // SAFETY: owning thread, no other borrow alive.
-            let owner = unsafe { t.owner() };
-            self.flush(t, owner);
-        }
-    }
-}
-
-impl<I: Iterator> Iterator for StageInput<I> {
-    type Item = I::Item;
-
-    // Inlined into the consumer when not recording or only counting; timed pulls go out of
-    // line.
-    #[inline(always)]
-    fn next(&mut self) -> Option<I::Item> {
-        if self.st.stage == 0 {
-            return self.inner.next();
-        }
-        if MODE.with(Cell::get) >= TIMED {
-            return self.next_timed();
-        }
-        LAST_OUT.with(|l| l.set(0));
-        let item = self.inner.next();
-        self.st.pull_end(None, item.is_some());
-        item
-    }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-
-    #[inline]
-    fn fold<B, F>(self, init: B, mut f: F) -> B
-    where
-        F: FnMut(B, Self::Item) -> B,
-    {
-        if self.st.stage == 0 {
-            let StageInput { st: _, inner } = self;
-            return inner.fold(init, f);
-        }
-        // Recording: the wrapped iterator is folded too, as in `StageIter::fold`.
-        let StageInput { mut st, inner } = self;
-        let mut fold = InputFold {
-            st: &mut st,
-            pulling: false,
-            timed: None,
-        };
-        fold.resume();
-        let acc = inner.fold(init, |acc, item| {
-            fold.got(true);
-            let acc = f(acc, item);
-            fold.resume();
-            acc
-        });
-        fold.got(false);
-        acc
-    }
-}
-
-/// A `fold` through a recording stage input: the pull open between two records.
-struct InputFold<'a> {
-    st: &'a mut InputState,
-    /// A pull is open (the fold is inside the wrapped iterator).
-    pulling: bool,
-    timed: Option<Open>,
-}
-
-impl InputFold<'_> {
-    /// Starts a pull.
-    #[inline(always)]
-    fn resume(&mut self) {
-        // `timed` is None here (`got` took it): an untimed pull leaves it alone rather than
-        // write a whole `Option<Open>` per record (a byte-wide tag written and read back
-        // eight bytes wide stalls the store buffer).
-        self.st.pull_begin(&mut self.timed);
-        self.pulling = true;
-    }
-
-    /// Ends the open pull, with a record or at the end.
-    #[inline(always)]
-    fn got(&mut self, some: bool) {
-        self.pulling = false;
-        let open = if self.timed.is_some() {
-            self.timed.take()
-        } else {
-            None
-        };
-        self.st.pull_end(open, some);
-    }
-}
-
-impl Drop for InputFold<'_> {
-    /// Unwinds the open pull when upstream panics.
-    fn drop(&mut self) {
-        if self.pulling {
-            drop(Unwind {
-                outer: false,
-                prev: None,
-                depth: self.timed.as_ref().map(|o| (o.t, o.depth)),
-            });
-        }
-    }
-}
-
-impl<I: Iterator> StageInput<I> {
-    /// A timed pull, out of line: the counting path inlines into the consumer, small.
-    #[inline(never)]
-    fn next_timed(&mut self) -> Option<I::Item> {
-        self.step(Iterator::next)
-    }
-}
-
-impl<I: DoubleEndedIterator> DoubleEndedIterator for StageInput<I> {
-    #[inline]
-    fn next_back(&mut self) -> Option<I::Item> {
-        self.step(DoubleEndedIterator::next_back)
-    }
-}
-
-impl<I: ExactSizeIterator> ExactSizeIterator for StageInput<I> {}
-
-impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageInput<I> {}
-
-impl<I: Clone> Clone for StageInput<I> {
-    fn clone(&self) -> Self {
-        StageInput {
-            st: InputState {
-                stage: self.st.stage,
-                pending_in: 0,
-                edge_from: 0,
-                pending_edge: 0,
-            },
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-impl<I: std::fmt::Debug> std::fmt::Debug for StageInput<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageInput")
-            .field("inner", &self.inner)
-            .finish()
-    }
-}
-
 // ---- calls (eager stages, and the construction of lazy ones) --------------------------------
 
 /// One call of a stage function, timed from entry to [`StageCall::finish`] (or drop, when the
@@ -1357,7 +495,6 @@ pub struct StageCall {
     /// Stage id, 0 when not recording.
     id: u32,
     eager: bool,
-    prev_mode: u8,
     prev_stage: u32,
     t0: u64,
 }
@@ -1368,7 +505,6 @@ pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
     let off = StageCall {
         id: 0,
         eager: false,
-        prev_mode: IDLE,
         prev_stage: 0,
         t0: 0,
     };
@@ -1395,11 +531,12 @@ pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
         }
         t.push(owner);
     }
-    let prev_mode = MODE.with(|m| m.replace(EXACT));
+    if eager {
+        EAGER.with(|e| e.set(e.get() + 1));
+    }
     StageCall {
         id,
         eager,
-        prev_mode,
         prev_stage: publish(id),
         t0: raw(),
     }
@@ -1421,7 +558,9 @@ impl StageCall {
         let id = std::mem::replace(&mut self.id, 0);
         let t1 = raw();
         restore(self.prev_stage);
-        MODE.with(|m| m.set(self.prev_mode));
+        if self.eager {
+            EAGER.with(|e| e.set(e.get().saturating_sub(1)));
+        }
         let Some(t) = local() else { return };
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
@@ -1546,8 +685,9 @@ struct Acc {
     records_out: u64,
     calls: u64,
     timed_calls: u64,
-    own_ticks: u64,
-    upstream_ticks: u64,
+    sampled_weight: u64,
+    own_weighted: u64,
+    upstream_weighted: u64,
     exact_calls: u64,
     exact_own_ticks: u64,
     exact_upstream_ticks: u64,
@@ -1591,8 +731,9 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             a.records_out += s.records_out.load(Relaxed);
             a.calls += s.calls.load(Relaxed);
             a.timed_calls += s.timed_calls.load(Relaxed);
-            a.own_ticks += s.own_ticks.load(Relaxed);
-            a.upstream_ticks += s.upstream_ticks.load(Relaxed);
+            a.sampled_weight += s.sampled_weight.load(Relaxed);
+            a.own_weighted += s.own_weighted.load(Relaxed);
+            a.upstream_weighted += s.upstream_weighted.load(Relaxed);
             a.exact_calls += s.exact_calls.load(Relaxed);
             a.exact_own_ticks += s.exact_own_ticks.load(Relaxed);
             a.exact_upstream_ticks += s.exact_upstream_ticks.load(Relaxed);
@@ -1631,26 +772,26 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         .collect();
     let order = pipeline_order(&ids, &edges, |id| accs[id as usize].first_seen);
 
-    // Untimed `next` calls get the mean of the timed ones of the same stage.
+    // Untimed `next` calls get the mean of the sampled ones of the same stage.
     let scaled = |ticks: u64, n: u64, of: u64| {
         if of == 0 {
             0.0
         } else {
-            ns(ticks) as f64 * (n as f64 / of as f64)
+            ticks as f64 * scale * (n as f64 / of as f64)
         }
     };
-    // The calls of the exact phase count as they were; the others are estimated from the
-    // sampled timed calls (from the exact phase when no call was sampled yet).
-    let estimate = |exact: u64, sampled: u64, a: &Acc| {
+    // Exact calls count as they were; the others at the weighted mean of the sampled calls
+    // (at the mean of the exact ones when no call was sampled yet).
+    let estimate = |exact: u64, weighted: u64, a: &Acc| {
         let rest = a.calls.saturating_sub(a.exact_calls);
-        let from = if a.timed_calls > 0 {
-            scaled(sampled, rest, a.timed_calls)
+        let from = if a.sampled_weight > 0 {
+            scaled(weighted, rest, a.sampled_weight)
         } else {
             scaled(exact, rest, a.exact_calls)
         };
         ns(exact) + from as u64
     };
-    let own_of = |a: &Acc| ns(a.call_ticks) + estimate(a.exact_own_ticks, a.own_ticks, a);
+    let own_of = |a: &Acc| ns(a.call_ticks) + estimate(a.exact_own_ticks, a.own_weighted, a);
     let mut out = Vec::with_capacity(ids.len());
     for (pos, &id) in order.iter().enumerate() {
         let site = sites[id as usize - 1];
@@ -1678,7 +819,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             (0, 0, 0.0)
         };
         let own_ns = own_of(a);
-        let upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_ticks, a);
+        let upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_weighted, a);
         out.push(StageStats {
             name: site.name.to_string(),
             module: site.module.to_string(),

@@ -188,15 +188,17 @@ fn the_sampler_reports_allocations() {
 #[test]
 fn stage_allocations_are_exact() {
     use pipelinescope_core::profile::StageKind;
-    use pipelinescope_core::stage::{StageInput, StageIter, StageSite};
+    use pipelinescope_core::stage::{StageInput, StageIter, StageLink, StageSite};
     static MAKE: StageSite = StageSite::new("alloc_stage_make", "t", "f", 1, StageKind::Lazy);
     static DROP_HALF: StageSite = StageSite::new("alloc_stage_drop", "t", "f", 2, StageKind::Lazy);
     // 500 records of exactly 1 KiB made by one stage; the next stage frees every other one.
     let make = StageIter::new(&MAKE, (0..500).map(|_| vec![1u8; KIB]));
-    let input = StageInput::new(&DROP_HALF, make);
+    let link = StageLink::new(&DROP_HALF);
+    let input = StageInput::new(&link, make);
     let mut i = 0;
-    let keep = StageIter::new(
+    let keep = StageIter::with_inputs(
         &DROP_HALF,
+        link,
         input.filter(move |_| {
             i += 1;
             i % 2 == 0

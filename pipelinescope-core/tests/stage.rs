@@ -3,7 +3,9 @@
 
 use pipelinescope_core::profile::StageKind;
 use pipelinescope_core::recorder::current_thread;
-use pipelinescope_core::stage::{StageInput, StageIter, StageSite, call, collect, stage_name};
+use pipelinescope_core::stage::{
+    StageInput, StageIter, StageLink, StageSite, call, collect, stage_name,
+};
 use std::sync::atomic::Ordering::Relaxed;
 
 static SOURCE: StageSite = StageSite::new("direct_source", "t", "f", 1, StageKind::Lazy);
@@ -29,10 +31,12 @@ fn source(n: u32) -> impl Iterator<Item = u32> {
 }
 
 fn double(input: impl Iterator<Item = u32>) -> impl Iterator<Item = u32> {
+    let link = StageLink::new(&DOUBLE);
+    let input = StageInput::new(&link, input);
     let c = call(&DOUBLE, 0);
-    let input = StageInput::new(&DOUBLE, input);
-    let it = StageIter::new(
+    let it = StageIter::with_inputs(
         &DOUBLE,
+        link,
         input.map(|x| {
             assert_eq!(current(), DOUBLE.id());
             x * 2
@@ -92,8 +96,9 @@ fn a_panic_in_the_consumer_of_a_fold_leaves_the_thread_usable() {
         assert!(r.is_err());
         assert_eq!(current(), 0);
         // Folded through a stage input, nested in another stage: counted and timed normally.
-        let input = StageInput::new(&FOLD_OUTER, StageIter::new(&FOLD_AFTER, 0..300u32));
-        let doubled = StageIter::new(&FOLD_OUTER, input.map(|x| x * 2));
+        let link = StageLink::new(&FOLD_OUTER);
+        let input = StageInput::new(&link, StageIter::new(&FOLD_AFTER, 0..300u32));
+        let doubled = StageIter::with_inputs(&FOLD_OUTER, link, input.map(|x| x * 2));
         assert_eq!(doubled.fold(0u32, |n, _| n + 1), 300);
         assert_eq!(current(), 0);
     })

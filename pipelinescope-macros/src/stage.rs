@@ -504,10 +504,29 @@ fn generate(mut f: ItemFn, args: Args, output: Output, inputs: Vec<Input>) -> To
         };
         Some(quote! {
             #[allow(unused_mut)]
-            let #m #id = #p::StageInput::new(&__PIPELINESCOPE_STAGE, #src);
+            let #m #id = #p::StageInput::new(&__pipelinescope_link, #src);
         })
     });
 
+    // The link between the stage's output and its inputs, when it has iterator inputs.
+    let has_inputs = inputs
+        .iter()
+        .any(|i| matches!(i.use_, InputUse::Iter { .. }));
+    let link = has_inputs.then(|| {
+        quote! {
+            let __pipelinescope_link = #p::StageLink::new(&__PIPELINESCOPE_STAGE);
+        }
+    });
+    // Spanned at the return type: a type that is not an iterator is reported there.
+    let wrap = if has_inputs {
+        quote_spanned! {ret_span=>
+            #p::StageIter::with_inputs(&__PIPELINESCOPE_STAGE, __pipelinescope_link, __pipelinescope_ret)
+        }
+    } else {
+        quote_spanned! {ret_span=>
+            #p::StageIter::new(&__PIPELINESCOPE_STAGE, __pipelinescope_ret)
+        }
+    };
     let body = &f.block;
     let run = match output {
         Output::ImplIter => quote!((move || #body)()),
@@ -522,11 +541,11 @@ fn generate(mut f: ItemFn, args: Args, output: Output, inputs: Vec<Input>) -> To
         },
         Output::ImplIter | Output::ConcreteIter => quote_spanned! {ret_span=>
             __pipelinescope_call.finish(&());
-            #p::StageIter::new(&__PIPELINESCOPE_STAGE, __pipelinescope_ret)
+            #wrap
         },
         Output::BoxedIter => quote_spanned! {ret_span=>
             __pipelinescope_call.finish(&());
-            ::std::boxed::Box::new(#p::StageIter::new(&__PIPELINESCOPE_STAGE, __pipelinescope_ret))
+            ::std::boxed::Box::new(#wrap)
         },
     };
     let ret_binding = match output {
@@ -542,6 +561,7 @@ fn generate(mut f: ItemFn, args: Args, output: Output, inputs: Vec<Input>) -> To
             #p::StageKind::#kind,
         );
         let __pipelinescope_in: u64 = 0u64 #(#counted)*;
+        #link
         #(#wrapped)*
         let __pipelinescope_call = #p::stage_call(&__PIPELINESCOPE_STAGE, __pipelinescope_in);
         #[allow(clippy::redundant_closure_call, unused_mut)]

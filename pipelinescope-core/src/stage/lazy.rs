@@ -1,0 +1,1275 @@
+//! Lazy stages: the iterator a stage returns ([`StageIter`]) and its iterator inputs
+//! ([`StageInput`]), tied together by a [`StageLink`].
+//!
+//! # What a record costs
+//!
+//! Per record, a wrapper counts down to its next slow call (one decrement and a branch on a field
+//! of the wrapper) and the output wrapper publishes which stage the thread is in (two stores to
+//! the thread's own `current_stage`, for the resource sampler and the allocation tracker).
+//! No clock, no thread-local lookup, nothing shared written. Records in and out are not counted
+//! one by one: they are the calls the countdowns went through, less the calls that returned
+//! `None`, added to the thread's figures at the slow calls and when the wrapper drops.
+//!
+//! # What is timed
+//!
+//! A stage's first call is timed, and so is every call while the stage's own work per call is
+//! long next to what timing costs; otherwise calls are sampled so that timing takes about
+//! [`TIMING_BUDGET`] of the stage's cycle time (its own call plus the wait for the next one),
+//! at random intervals of at most [`MAX_GAP`] calls. A timed call's own time is its span less
+//! the pulls from upstream made inside it, which the stage's inputs time while their stage asks
+//! them to: the output arms the link, each input looks at it on its next slow pull (every
+//! `poll` pulls), and the output times a call once every live input has joined (or after a few
+//! tries). A sampled call stands for the calls since the previous timed one: the stage's own
+//! time is the exact calls as they were plus the other calls at the weighted mean of the
+//! sampled ones, and the per-record histogram holds each sampled record with that weight, so
+//! that it counts every record out.
+//!
+//! The call after a timed one that handed a record out reads the clock on entry: the gap is a
+//! sample of the downstream wait.
+
+use super::{
+    EAGER, StageSite, StageSlot, StageThread, bump, is_outlier, local, recording, timing_gap,
+};
+use crate::clock::raw;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+
+/// The most calls between two timed calls of a stage, whatever the budget allows: a stage whose
+/// work changes is seen changing within this many calls.
+pub const MAX_GAP: u32 = 4096;
+/// The share of a stage's cycle time that timing it may take (see the module docs).
+pub const TIMING_BUDGET: f64 = 0.002;
+/// The most pulls an input makes between two looks at whether its stage wants it timed.
+const MAX_POLL: u32 = 64;
+/// Calls between two looks of an armed output at whether its inputs have all joined: an input
+/// that joined times every pull until the output's timed call is over.
+const ARMED_CHECK: u32 = 4;
+/// Looks at a link that keeps finding an input missing before the output times anyway (an
+/// input pulled less than once a call joins late).
+const MAX_TRIES: u32 = 2 * MAX_POLL / ARMED_CHECK;
+
+/// Pulls an input makes at most between two additions of its records in to the thread's
+/// figures (which a snapshot reads).
+const FLUSH_PULLS: u64 = 1 << 16;
+
+/// Where the published stage goes when the thread has no recorder data (it is exiting).
+static NOWHERE: AtomicU32 = AtomicU32::new(0);
+
+/// The thread's published current stage.
+fn published() -> &'static AtomicU32 {
+    match local().and_then(|t| t.td) {
+        Some(td) => &td.current_stage,
+        None => &NOWHERE,
+    }
+}
+
+// ---- the link between a stage's output and its inputs ----------------------------------------
+
+/// Ties a lazy stage's inputs to its output, so that the output can ask the inputs to time their
+/// pulls. The macro makes one per stage call that has iterator inputs.
+pub struct StageLink(Option<Arc<Link>>);
+
+struct Link {
+    id: u32,
+    /// Inputs time their pulls while set.
+    armed: AtomicBool,
+    /// Bumped each time the output arms the link; each input joins an epoch once.
+    epoch: AtomicU32,
+    /// Inputs that joined the current epoch.
+    joined: AtomicU32,
+    /// Inputs that can still be pulled (made, not yet exhausted or dropped).
+    live: AtomicU32,
+    /// Pulls between two looks at `armed` by an input that is not timing.
+    poll: AtomicU32,
+}
+
+/// Adds to a counter of a link: only the thread using the stage writes it.
+fn add(c: &AtomicU32, by: u32) {
+    c.store(c.load(Relaxed).wrapping_add(by), Relaxed);
+}
+
+impl StageLink {
+    /// A link for one call of the stage `site` (inert when not recording).
+    pub fn new(site: &'static StageSite) -> StageLink {
+        if !recording() {
+            return StageLink(None);
+        }
+        // The recorder's own memory is not the program's.
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
+        StageLink(Some(Arc::new(Link {
+            id: site.id(),
+            // The first call is timed with its pulls.
+            armed: AtomicBool::new(true),
+            epoch: AtomicU32::new(1),
+            joined: AtomicU32::new(0),
+            live: AtomicU32::new(0),
+            poll: AtomicU32::new(1),
+        })))
+    }
+
+    fn get(&self) -> Option<&Link> {
+        self.0.as_deref()
+    }
+}
+
+impl Clone for StageLink {
+    fn clone(&self) -> Self {
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
+        StageLink(self.0.clone())
+    }
+}
+
+impl Drop for StageLink {
+    fn drop(&mut self) {
+        // Freeing the link is the recorder's business too.
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
+        self.0.take();
+    }
+}
+
+// ---- timed calls ----------------------------------------------------------------------------
+
+/// A timed call or pull in progress: its frame on the thread's stack and its start.
+struct Open {
+    t: &'static StageThread,
+    /// Depth of the thread's frame stack before this frame.
+    depth: usize,
+    t0: u64,
+    /// Counted as itself, never scaled up (first call, every call timed).
+    exact: bool,
+}
+
+impl Open {
+    /// Opens a frame on the current thread (None when the thread's data is gone).
+    #[inline(always)]
+    fn start(exact: bool) -> Option<Open> {
+        let t = local()?;
+        // SAFETY: owning thread; this borrow ends here.
+        let owner = unsafe { t.owner() };
+        let depth = owner.depth;
+        t.push(owner);
+        Some(Open {
+            t,
+            depth,
+            t0: raw(),
+            exact,
+        })
+    }
+
+    /// Closes the frame at `t1`: `(span, child)`, the child being the time of the timed pulls
+    /// (and nested stage calls) inside it.
+    #[inline(always)]
+    fn finish(self, t1: u64) -> (u64, u64) {
+        // SAFETY: owning thread, no other borrow alive.
+        let owner = unsafe { self.t.owner() };
+        let span = t1.saturating_sub(self.t0);
+        // Frames opened inside and left open by a caught panic are dropped with this one.
+        owner.depth = self.depth + 1;
+        let child = self.t.pop(owner, span);
+        (span, child.min(span))
+    }
+
+    /// Forgets the frame when what it timed unwinds.
+    fn abandon(&self) {
+        // SAFETY: owning thread; the frames above `depth` belong to calls that unwound.
+        unsafe { self.t.owner() }.depth = self.depth;
+    }
+}
+
+/// Puts the published stage back, and forgets a timed frame, when the wrapped iterator (or a
+/// fold's consumer) panics. Dropped only while unwinding: the normal path forgets it.
+struct Unwind {
+    cur: &'static AtomicU32,
+    back: u32,
+    /// The cold state whose open frame to forget (null: none).
+    open: *mut Option<Open>,
+}
+
+impl Drop for Unwind {
+    #[cold]
+    fn drop(&mut self) {
+        self.cur.store(self.back, Relaxed);
+        // SAFETY: points into a cold state that outlives the call being unwound.
+        if let Some(open) = unsafe { self.open.as_mut() }.and_then(Option::take) {
+            open.abandon();
+        }
+    }
+}
+
+/// [`Unwind`] for a `fold`, which also hands the fold's local countdown back to the wrapper, so
+/// that the records counted before the panic are counted. Inlined into the landing pad, it
+/// leaves the countdown a plain local that lives in a register.
+struct FoldUnwind {
+    _unwind: Unwind,
+    left: *const u32,
+    hot_left: *mut u32,
+}
+
+impl Drop for FoldUnwind {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: both point to locals of the unwinding fold that outlive this guard.
+        unsafe { *self.hot_left = *self.left };
+    }
+}
+
+/// Exponential smoothing by a quarter: the newest value counts for a quarter.
+fn smooth(avg: u64, x: u64) -> u64 {
+    if avg == 0 { x } else { avg - avg / 4 + x / 4 }
+}
+
+// ---- the output ----------------------------------------------------------------------------
+
+/// A lazy stage's output iterator: forwards to the stage's iterator, counts its records and
+/// times some of its `next` calls (see the module docs of `stage::lazy`).
+///
+/// `fold` (and so `for_each`, `count`, `sum`, ...) is forwarded to the stage's iterator, so
+/// that a consumer that folds keeps the internal iteration of the whole chain: handing a record
+/// to the fold's closure ends a call and the closure's return starts the next one, the same
+/// events in the same order as when the consumer calls `next`.
+pub struct StageIter<I> {
+    st: IterHot,
+    inner: I,
+}
+
+/// What a [`StageIter`] touches on every call. Each call reaches the wrapped iterator from one
+/// place only, with the slow work before and after it in small out-of-line functions that see
+/// only the heap-held [`IterCold`]: the whole chain then inlines into the consumer as it would
+/// without the wrapper.
+struct IterHot {
+    /// Calls until the next slow one, this one included.
+    left: u32,
+    /// Stage id (0 when not recording) and the stage the thread is back in after a call.
+    id: u32,
+    back: u32,
+    cur: &'static AtomicU32,
+    /// None when not recording.
+    cold: Option<Box<IterCold>>,
+}
+
+impl Drop for IterHot {
+    fn drop(&mut self) {
+        if let Some(c) = self.cold.as_deref_mut() {
+            c.finish(self.left);
+        }
+    }
+}
+
+/// What the next slow call of an output does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Next {
+    /// The first call: timed, exactly.
+    First,
+    /// Every call is timed exactly (made inside an eager stage, or slow enough).
+    Every,
+    /// Time is up for a sample: arm the inputs (or time now when there are none).
+    Sample,
+    /// The inputs were armed: time the call once they have all joined.
+    Armed,
+    /// The previous call was timed and handed a record out: read the downstream wait.
+    Follow,
+}
+
+/// The rest of an output's state, touched by slow calls only.
+struct IterCold {
+    id: u32,
+    /// The countdown the hot `left` started from.
+    gap: u32,
+    /// Calls before the current gap.
+    calls: u64,
+    /// Calls that returned `None`.
+    nones: u64,
+    next: Next,
+    tries: u32,
+    /// Made inside an eager stage: every call is timed.
+    every: bool,
+    done: bool,
+    /// Where the thread publishes its current stage.
+    cur: &'static AtomicU32,
+    /// The stage published where this iterator is pulled (read on its first call): what the
+    /// thread is back in when a call returns, and the stage the records go to.
+    cons: u32,
+    link: StageLink,
+    rng: u32,
+    /// The timed call in progress.
+    open: Option<Open>,
+    /// Calls and records out already added to the thread's figures.
+    flushed_calls: u64,
+    flushed_out: u64,
+    /// Calls when the last timed call was made, and records out already in the histogram.
+    timed_at: u64,
+    hist_outs: u64,
+    /// Own time of the last sampled record: the records after it are held at this value.
+    last_own: Option<u64>,
+    /// Clock reading when the last timed call handed a record out.
+    last_out: u64,
+    /// Smoothed span of the timed calls and of the wait after them, in ticks: the cycle time
+    /// that sets the sampling interval.
+    span_avg: u64,
+    wait_avg: u64,
+}
+
+impl IterHot {
+    fn new(site: &'static StageSite, link: StageLink) -> IterHot {
+        let cur = published();
+        if !recording() {
+            return IterHot::off(cur);
+        }
+        let id = site.id();
+        // The recorder's own memory is not the program's.
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
+        IterHot {
+            left: 1,
+            id,
+            back: 0,
+            cur,
+            cold: Some(Box::new(IterCold {
+                id,
+                gap: 1,
+                calls: 0,
+                nones: 0,
+                next: Next::First,
+                tries: 0,
+                every: EAGER.with(|e| e.get()) > 0,
+                done: false,
+                cur,
+                cons: 0,
+                link,
+                rng: super::SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1,
+                open: None,
+                flushed_calls: 0,
+                flushed_out: 0,
+                timed_at: 0,
+                hist_outs: 0,
+                last_own: None,
+                last_out: 0,
+                span_avg: 0,
+                wait_avg: 0,
+            })),
+        }
+    }
+
+    fn off(cur: &'static AtomicU32) -> IterHot {
+        IterHot {
+            left: u32::MAX,
+            id: 0,
+            back: 0,
+            cur,
+            cold: None,
+        }
+    }
+
+    /// Start of a slow call: the cold state opens a timed call if it is one.
+    #[inline(always)]
+    fn before(&mut self) {
+        match self.cold.as_deref_mut() {
+            Some(c) => {
+                c.before();
+                self.cur = c.cur;
+                self.back = c.cons;
+            }
+            None => self.left = u32::MAX,
+        }
+    }
+
+    /// End of a slow call: the countdown to the next one.
+    #[inline(always)]
+    fn after(&mut self, some: bool) {
+        if let Some(c) = self.cold.as_deref_mut() {
+            self.left = c.after(some);
+        }
+    }
+
+    #[inline(always)]
+    fn none(&mut self) {
+        if let Some(c) = self.cold.as_deref_mut() {
+            c.none();
+        }
+    }
+
+    /// The guard that puts things back if the call unwinds.
+    #[inline(always)]
+    fn unwind(&mut self, slow: bool) -> Unwind {
+        Unwind {
+            cur: self.cur,
+            back: self.back,
+            open: match self.cold.as_deref_mut() {
+                Some(c) if slow => &mut c.open,
+                _ => std::ptr::null_mut(),
+            },
+        }
+    }
+}
+
+impl IterCold {
+    /// Calls made so far, `left` being the hot countdown.
+    fn total(&self, left: u32) -> u64 {
+        self.calls + u64::from(self.gap - left)
+    }
+
+    /// Closes the gap that just ran out (the current call included).
+    fn take_gap(&mut self) {
+        self.calls += u64::from(self.gap);
+        self.gap = 0;
+    }
+
+    fn set_gap(&mut self, gap: u32) -> u32 {
+        self.gap = gap.max(1);
+        self.gap
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn none(&mut self) {
+        self.nones += 1;
+        self.done = true;
+    }
+
+    /// Whether every live input has joined the current epoch (or there are none).
+    fn ready(&self) -> bool {
+        self.link.get().is_none_or(|l| {
+            let live = l.live.load(Relaxed);
+            live == 0 || (l.armed.load(Relaxed) && l.joined.load(Relaxed) >= live)
+        })
+    }
+
+    /// Asks the inputs to time their pulls from their next look on.
+    fn arm(&mut self) {
+        if let Some(l) = self.link.get()
+            && !l.armed.load(Relaxed)
+        {
+            add(&l.epoch, 1);
+            l.joined.store(0, Relaxed);
+            l.armed.store(true, Relaxed);
+        }
+    }
+
+    /// Calls to wait before looking again whether the inputs have joined.
+    fn poll_wait(&self) -> u32 {
+        ARMED_CHECK
+    }
+
+    /// After a timed call (and its wait): when to time the next one. Returns the countdown.
+    fn schedule(&mut self) -> u32 {
+        let cycle = self.span_avg.saturating_add(self.wait_avg);
+        let gap = timing_gap(cycle).min(MAX_GAP);
+        if self.every || gap <= 2 {
+            self.next = Next::Every;
+            if let Some(l) = self.link.get() {
+                l.armed.store(true, Relaxed);
+            }
+            return self.set_gap(1);
+        }
+        if let Some(l) = self.link.get() {
+            l.armed.store(false, Relaxed);
+            l.poll.store((gap / 16).clamp(1, MAX_POLL), Relaxed);
+        }
+        // Uniform in [gap/2, 3gap/2): a mean of `gap`, and no aliasing with periodic work.
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        self.next = Next::Sample;
+        self.set_gap(gap / 2 + x % gap)
+    }
+
+    /// Whether the call starting now is timed, and whether exactly; arms the inputs when a
+    /// sample is due and they are not all timing yet.
+    fn timed_kind(&mut self) -> Option<bool> {
+        match self.next {
+            Next::First | Next::Every => Some(true),
+            Next::Sample => {
+                if self.ready() {
+                    return Some(false);
+                }
+                self.arm();
+                self.next = Next::Armed;
+                self.tries = 0;
+                None
+            }
+            Next::Armed => {
+                if self.ready() || self.tries >= MAX_TRIES {
+                    return Some(false);
+                }
+                self.tries += 1;
+                None
+            }
+            Next::Follow => None,
+        }
+    }
+
+    /// The downstream wait since the last timed record out, read at `now`.
+    fn follow(&mut self, now: u64) {
+        let w = now.saturating_sub(self.last_out);
+        self.last_out = 0;
+        self.wait_avg = smooth(self.wait_avg, w);
+        let Some(t) = local() else { return };
+        // SAFETY: owning thread, no other borrow alive.
+        let owner = unsafe { t.owner() };
+        let s = t.slot(owner, self.id);
+        let (total, count) = (s.wait_ticks.load(Relaxed), s.wait_samples.load(Relaxed));
+        if is_outlier(w, total, count) {
+            bump(&s.outlier_wait_ticks, w);
+            bump(&s.outlier_waits, 1);
+        } else {
+            bump(&s.wait_ticks, w);
+            bump(&s.wait_samples, 1);
+        }
+    }
+
+    /// Where to publish, and (on the first call) what we are pulled for.
+    fn settle(&mut self) {
+        self.cur = published();
+        if self.next == Next::First {
+            self.cons = self.cur.load(Relaxed);
+        }
+    }
+
+    /// Start of a slow `next` call.
+    #[inline(never)]
+    fn before(&mut self) {
+        self.take_gap();
+        self.settle();
+        let kind = if self.next == Next::Follow {
+            // After a timed record out: the wait since, then the schedule (which may time
+            // this call too, when every call is).
+            self.follow(raw());
+            self.schedule();
+            (self.next == Next::Every).then_some(true)
+        } else {
+            self.timed_kind()
+        };
+        self.open = kind.and_then(Open::start);
+    }
+
+    /// End of a slow `next` call that returned a record (`some`) or not: the countdown.
+    #[inline(never)]
+    fn after(&mut self, some: bool) -> u32 {
+        if !some {
+            self.none();
+        }
+        if let Some(open) = self.open.take() {
+            let t1 = raw();
+            self.close(open, t1, some);
+            if some {
+                self.last_out = t1;
+                self.next = Next::Follow;
+                return self.set_gap(1);
+            }
+            return self.schedule();
+        }
+        match self.next {
+            Next::Armed => self.set_gap(self.poll_wait()),
+            Next::Sample | Next::Every => self.gap.max(1),
+            // Thread data gone: try again later.
+            _ => self.set_gap(MAX_GAP),
+        }
+    }
+
+    /// Records the timed call `open`, ended at `t1`.
+    fn close(&mut self, open: Open, t1: u64, some: bool) {
+        let (t, exact) = (open.t, open.exact);
+        let (span, child) = open.finish(t1);
+        let first = self.next == Next::First;
+        // SAFETY: owning thread, no other borrow alive.
+        let owner = unsafe { t.owner() };
+        let s = t.slot(owner, self.id);
+        let own = span - child;
+        let total = self.calls;
+        let weight = total.saturating_sub(self.timed_at).max(1);
+        self.timed_at = total;
+        let outlier = !exact
+            && is_outlier(
+                own,
+                s.own_weighted.load(Relaxed),
+                s.sampled_weight.load(Relaxed),
+            );
+        if exact || outlier {
+            bump(&s.exact_calls, 1);
+            bump(&s.exact_own_ticks, own);
+            bump(&s.exact_upstream_ticks, child);
+        } else {
+            bump(&s.timed_calls, 1);
+            bump(&s.sampled_weight, weight);
+            bump(&s.own_weighted, own.saturating_mul(weight));
+            bump(&s.upstream_weighted, child.saturating_mul(weight));
+        }
+        if some {
+            let outs = total - self.nones;
+            // An outlier stands for itself; the records before it wait for the next sample.
+            let n = if outlier { 1 } else { outs - self.hist_outs };
+            s.record_per_record(own, n);
+            self.hist_outs += n;
+            if !outlier {
+                self.last_own = Some(own);
+            }
+            if first {
+                bump(&s.first_ticks, span);
+                bump(&s.first_count, 1);
+            }
+        }
+        if first {
+            self.span_avg = span;
+        } else if !outlier {
+            self.span_avg = smooth(self.span_avg, span);
+        }
+        // The current call is in `calls` already; none of the next gap is.
+        self.flush(t, s, self.gap);
+    }
+
+    /// Adds the calls and records out not yet added to the thread's figures.
+    fn flush(&mut self, t: &'static StageThread, s: &StageSlot, left: u32) {
+        let total = self.total(left);
+        let outs = total - self.nones;
+        bump(&s.calls, total - self.flushed_calls);
+        let new_out = outs - self.flushed_out;
+        bump(&s.records_out, new_out);
+        bump(&s.gaps, new_out);
+        if new_out > 0 && self.cons != 0 && self.cons != self.id {
+            // SAFETY: owning thread, no other borrow alive.
+            let owner = unsafe { t.owner() };
+            let e = t.edge(owner, self.id, self.cons);
+            // SAFETY: edge slots never move and live as long as the thread's data.
+            bump(&unsafe { &*owner.edges[e].2 }.records, new_out);
+        }
+        self.flushed_calls = total;
+        self.flushed_out = outs;
+    }
+
+    /// The iterator is dropped, its countdown at `left`.
+    fn finish(&mut self, left: u32) {
+        if let Some(open) = self.open.take() {
+            open.abandon();
+        }
+        let Some(t) = local() else { return };
+        // SAFETY: owning thread, no other borrow alive.
+        let owner = unsafe { t.owner() };
+        let s = t.slot(owner, self.id);
+        self.flush(t, s, left);
+        // The records after the last sampled one, at its value: the histogram counts them all.
+        let outs = self.total(left) - self.nones;
+        if let Some(own) = self.last_own
+            && outs > self.hist_outs
+        {
+            s.record_per_record(own, outs - self.hist_outs);
+        }
+        if self.done {
+            bump(&s.exhausted, 1);
+        } else {
+            bump(&s.dropped, 1);
+            // The last record out was never followed by another call.
+            if outs > 0 {
+                bump(&s.gaps, u64::MAX);
+            }
+        }
+    }
+
+    // ---- `fold`: a call runs from the fold's start, or the return of its closure, to the
+    // next record handed to the closure.
+
+    /// The fold starts: the countdown.
+    #[inline(never)]
+    fn fold_begin(&mut self, left: u32) -> u32 {
+        self.settle();
+        if self.next == Next::Follow {
+            self.calls += u64::from(self.gap - left);
+            self.gap = 0;
+            self.follow(raw());
+            self.schedule();
+            if self.next == Next::Every {
+                self.open = Open::start(true);
+                return self.set_gap(1);
+            }
+            return self.gap;
+        }
+        if self.next == Next::First || (self.next == Next::Every && left == 1) {
+            // The countdown now counts the calls that end in a record out.
+            self.calls += u64::from(self.gap - left);
+            self.gap = 0;
+            self.open = Open::start(true);
+            return self.set_gap(1);
+        }
+        left
+    }
+
+    /// A record out at the end of a countdown, before it is handed on: closes a timed call.
+    #[inline(never)]
+    fn out_before(&mut self) {
+        self.take_gap();
+        if let Some(open) = self.open.take() {
+            let t1 = raw();
+            self.close(open, t1, true);
+            self.last_out = t1;
+            self.next = Next::Follow;
+        }
+    }
+
+    /// The record was handed on: the wait after a timed call, and the next countdown (opening
+    /// the next call timed if it is to be).
+    #[inline(never)]
+    fn out_after(&mut self) -> u32 {
+        let exact = if self.next == Next::Follow {
+            // The closure's run was the wait for the next call.
+            self.follow(raw());
+            let gap = self.schedule();
+            if self.next != Next::Every {
+                return gap;
+            }
+            Some(true)
+        } else {
+            self.timed_kind()
+        };
+        match exact {
+            Some(exact) => {
+                self.open = Open::start(exact);
+                self.set_gap(1)
+            }
+            None if self.next == Next::Armed => self.set_gap(self.poll_wait()),
+            None => self.set_gap(MAX_GAP),
+        }
+    }
+
+    /// The wrapped iterator is exhausted: the last call returned `None`.
+    #[inline(never)]
+    fn fold_end(&mut self, left: u32) {
+        self.calls += u64::from(self.gap - left) + 1;
+        self.gap = 0;
+        self.none();
+        if let Some(open) = self.open.take() {
+            self.close(open, raw(), false);
+        }
+    }
+}
+
+impl<I> StageIter<I> {
+    /// Wraps the iterator a lazy stage without iterator inputs returned.
+    #[inline]
+    pub fn new(site: &'static StageSite, inner: I) -> StageIter<I>
+    where
+        I: Iterator,
+    {
+        StageIter {
+            st: IterHot::new(site, StageLink(None)),
+            inner,
+        }
+    }
+
+    /// Wraps the iterator a lazy stage returned, its inputs made with `link`.
+    #[inline]
+    pub fn with_inputs(site: &'static StageSite, link: StageLink, inner: I) -> StageIter<I>
+    where
+        I: Iterator,
+    {
+        StageIter {
+            st: IterHot::new(site, link),
+            inner,
+        }
+    }
+
+    /// The wrapped iterator.
+    pub fn get_ref(&self) -> &I {
+        &self.inner
+    }
+
+    /// One call: `f` is `next` or `next_back`.
+    #[inline(always)]
+    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
+        self.st.left -= 1;
+        let slow = self.st.left == 0;
+        if slow {
+            self.st.before();
+        }
+        let (cur, id, back) = (self.st.cur, self.st.id, self.st.back);
+        cur.store(id, Relaxed);
+        let unwind = self.st.unwind(slow);
+        let item = f(&mut self.inner);
+        std::mem::forget(unwind);
+        cur.store(back, Relaxed);
+        if slow {
+            self.st.after(item.is_some());
+        } else if item.is_none() {
+            self.st.none();
+        }
+        item
+    }
+}
+
+impl<I: Iterator> Iterator for StageIter<I> {
+    type Item = I::Item;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<I::Item> {
+        self.step(Iterator::next)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        let StageIter { mut st, inner } = self;
+        let Some(cold) = st.cold.as_deref_mut() else {
+            return inner.fold(init, f);
+        };
+        st.left = cold.fold_begin(st.left);
+        st.cur = cold.cur;
+        st.back = cold.cons;
+        let cold: *mut IterCold = cold;
+        let (cur, id, back) = (st.cur, st.id, st.back);
+        cur.store(id, Relaxed);
+        // A local countdown, which nothing else can reach: it stays in a register.
+        let mut left = st.left;
+        let lp = &raw mut left;
+        let unwind = FoldUnwind {
+            _unwind: Unwind {
+                cur,
+                back,
+                // SAFETY: the box outlives the fold.
+                open: unsafe { &mut (*cold).open },
+            },
+            left: lp,
+            hot_left: &mut st.left,
+        };
+        let acc = inner.fold(init, |acc, item| {
+            // SAFETY: `lp` points to the fold's local countdown.
+            let left = unsafe { &mut *lp };
+            *left -= 1;
+            let slow = *left == 0;
+            if slow {
+                // SAFETY: the box outlives the fold; no other reference to it is in use.
+                unsafe { (*cold).out_before() };
+            }
+            cur.store(back, Relaxed);
+            let acc = f(acc, item);
+            cur.store(id, Relaxed);
+            if slow {
+                // SAFETY: as above.
+                *left = unsafe { (*cold).out_after() };
+            }
+            acc
+        });
+        std::mem::forget(unwind);
+        cur.store(back, Relaxed);
+        // SAFETY: as above.
+        unsafe { (*cold).fold_end(*lp) };
+        st.left = 0;
+        acc
+    }
+}
+
+impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
+    #[inline]
+    fn next_back(&mut self) -> Option<I::Item> {
+        self.step(DoubleEndedIterator::next_back)
+    }
+}
+
+impl<I: ExactSizeIterator> ExactSizeIterator for StageIter<I> {}
+
+impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageIter<I> {}
+
+impl<I: Clone> Clone for StageIter<I> {
+    /// A clone is a new activity of the same stage: it starts with fresh per-iterator state.
+    fn clone(&self) -> Self {
+        let st = match self.st.cold.as_deref() {
+            None => IterHot::off(self.st.cur),
+            Some(c) => {
+                let mut hot = IterHot::off(self.st.cur);
+                #[cfg(feature = "alloc")]
+                let _quiet = crate::alloc::quiet_here();
+                let mut cold = Box::new(IterCold {
+                    id: c.id,
+                    gap: 1,
+                    calls: 0,
+                    nones: 0,
+                    next: Next::First,
+                    tries: 0,
+                    every: c.every,
+                    done: c.done,
+                    cur: c.cur,
+                    cons: 0,
+                    link: c.link.clone(),
+                    rng: c.rng.rotate_left(7) | 1,
+                    open: None,
+                    flushed_calls: 0,
+                    flushed_out: 0,
+                    timed_at: 0,
+                    hist_outs: 0,
+                    last_own: None,
+                    last_out: 0,
+                    span_avg: 0,
+                    wait_avg: 0,
+                });
+                cold.gap = 1;
+                hot.left = 1;
+                hot.id = c.id;
+                hot.cold = Some(cold);
+                hot
+            }
+        };
+        StageIter {
+            st,
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageIter")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
+
+// ---- the inputs ----------------------------------------------------------------------------
+
+/// An iterator input of a stage: counts records in and, while its stage asks (see
+/// [`StageLink`]), times the pulls from upstream, which are then not charged to the stage.
+/// Like [`StageIter`], it forwards `fold`.
+pub struct StageInput<I> {
+    st: InputHot,
+    inner: I,
+}
+
+/// What a [`StageInput`] touches on every pull (see [`IterHot`] for why it is split).
+struct InputHot {
+    left: u32,
+    /// None when not recording.
+    cold: Option<Box<InputCold>>,
+}
+
+impl Drop for InputHot {
+    fn drop(&mut self) {
+        if let Some(c) = self.cold.as_deref_mut() {
+            c.finish(self.left);
+        }
+    }
+}
+
+/// The rest of an input's state, touched by slow pulls only.
+struct InputCold {
+    /// The consuming stage's id.
+    id: u32,
+    link: StageLink,
+    gap: u32,
+    /// Pulls before the current gap, and those that returned `None`.
+    pulls: u64,
+    nones: u64,
+    /// Records in already added to the thread's figures.
+    flushed_in: u64,
+    /// The link's epoch this input joined last.
+    epoch: u32,
+    done: bool,
+    /// The timed pull in progress.
+    open: Option<Open>,
+}
+
+impl InputHot {
+    fn new(link: &StageLink) -> InputHot {
+        let Some(l) = link.get() else {
+            return InputHot {
+                left: u32::MAX,
+                cold: None,
+            };
+        };
+        add(&l.live, 1);
+        #[cfg(feature = "alloc")]
+        let _quiet = crate::alloc::quiet_here();
+        InputHot {
+            left: 1,
+            cold: Some(Box::new(InputCold {
+                id: l.id,
+                link: link.clone(),
+                gap: 1,
+                pulls: 0,
+                nones: 0,
+                flushed_in: 0,
+                epoch: 0,
+                done: false,
+                open: None,
+            })),
+        }
+    }
+
+    #[inline(always)]
+    fn before(&mut self) {
+        match self.cold.as_deref_mut() {
+            Some(c) => c.before(),
+            None => self.left = u32::MAX,
+        }
+    }
+
+    #[inline(always)]
+    fn after(&mut self, some: bool) {
+        if let Some(c) = self.cold.as_deref_mut() {
+            self.left = c.after(some);
+        }
+    }
+
+    #[inline(always)]
+    fn none(&mut self) {
+        if let Some(c) = self.cold.as_deref_mut() {
+            c.none();
+        }
+    }
+}
+
+impl InputCold {
+    #[cold]
+    #[inline(never)]
+    fn none(&mut self) {
+        self.nones += 1;
+        if !self.done {
+            self.done = true;
+            if let Some(l) = self.link.get() {
+                add(&l.live, u32::MAX);
+            }
+        }
+    }
+
+    /// Closes the gap that just ran out; adds the records in to the thread's figures now and
+    /// then (and at every timed pull), so that a live snapshot lags by little.
+    fn take_gap(&mut self) {
+        self.pulls += u64::from(self.gap);
+        self.gap = 0;
+        if self.pulls - self.flushed_in >= FLUSH_PULLS {
+            self.flush(0);
+        }
+    }
+
+    /// Adds the records in not yet added to the thread's figures.
+    fn flush(&mut self, left: u32) {
+        let got = (self.pulls + u64::from(self.gap - left)) - self.nones;
+        if got == self.flushed_in {
+            return;
+        }
+        if let Some(t) = local() {
+            // SAFETY: owning thread, no other borrow alive.
+            let owner = unsafe { t.owner() };
+            bump(&t.slot(owner, self.id).records_in, got - self.flushed_in);
+            self.flushed_in = got;
+        }
+    }
+
+    /// A look at the link as a pull starts: opens a timed pull if the stage asks, and sets the
+    /// countdown to the next look.
+    fn look(&mut self) -> u32 {
+        let Some(l) = self.link.get() else {
+            self.gap = u32::MAX;
+            return self.gap;
+        };
+        if !l.armed.load(Relaxed) {
+            self.gap = l.poll.load(Relaxed).max(1);
+            return self.gap;
+        }
+        let e = l.epoch.load(Relaxed);
+        if e != self.epoch {
+            self.epoch = e;
+            add(&l.joined, 1);
+        }
+        self.open = Open::start(false);
+        self.gap = 1;
+        1
+    }
+
+    /// Start of a slow pull (`next`).
+    #[inline(never)]
+    fn before(&mut self) {
+        self.take_gap();
+        self.look();
+    }
+
+    /// End of a slow pull: the countdown.
+    #[inline(never)]
+    fn after(&mut self, some: bool) -> u32 {
+        let timed = self.open.take().map(|open| open.finish(raw())).is_some();
+        if !some {
+            self.none();
+        }
+        if timed {
+            self.flush(self.gap);
+        }
+        self.gap
+    }
+
+    /// A record came in at the end of a countdown (`fold`): closes a timed pull.
+    #[inline(never)]
+    fn in_before(&mut self) {
+        let timed = self.open.take().map(|open| open.finish(raw())).is_some();
+        self.take_gap();
+        if timed {
+            self.flush(self.gap);
+        }
+    }
+
+    /// The input was exhausted (`fold`).
+    #[inline(never)]
+    fn fold_end(&mut self, left: u32) {
+        if let Some(open) = self.open.take() {
+            open.finish(raw());
+        }
+        self.pulls += u64::from(self.gap - left) + 1;
+        self.gap = 0;
+        self.none();
+    }
+
+    fn finish(&mut self, left: u32) {
+        if let Some(open) = self.open.take() {
+            open.abandon();
+        }
+        self.flush(left);
+        if !self.done {
+            self.done = true;
+            if let Some(l) = self.link.get() {
+                add(&l.live, u32::MAX);
+            }
+        }
+    }
+}
+
+impl<I> StageInput<I> {
+    /// Wraps an iterator input of the stage call that made `link`.
+    #[inline]
+    pub fn new(link: &StageLink, inner: I) -> StageInput<I>
+    where
+        I: Iterator,
+    {
+        StageInput {
+            st: InputHot::new(link),
+            inner,
+        }
+    }
+
+    #[inline(always)]
+    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
+        self.st.left -= 1;
+        let slow = self.st.left == 0;
+        if slow {
+            self.st.before();
+        }
+        let unwind = Unwind {
+            cur: &NOWHERE,
+            back: 0,
+            open: match self.st.cold.as_deref_mut() {
+                Some(c) if slow => &mut c.open,
+                _ => std::ptr::null_mut(),
+            },
+        };
+        let item = f(&mut self.inner);
+        std::mem::forget(unwind);
+        if slow {
+            self.st.after(item.is_some());
+        } else if item.is_none() {
+            self.st.none();
+        }
+        item
+    }
+}
+
+impl<I: Iterator> Iterator for StageInput<I> {
+    type Item = I::Item;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<I::Item> {
+        self.step(Iterator::next)
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+
+    #[inline]
+    fn fold<B, F>(self, init: B, mut f: F) -> B
+    where
+        F: FnMut(B, Self::Item) -> B,
+    {
+        let StageInput { mut st, inner } = self;
+        let Some(cold) = st.cold.as_deref_mut() else {
+            return inner.fold(init, f);
+        };
+        cold.pulls += u64::from(cold.gap - st.left);
+        cold.gap = 0;
+        st.left = cold.look();
+        let cold: *mut InputCold = cold;
+        // A local countdown, which nothing else can reach: it stays in a register.
+        let mut left = st.left;
+        let lp = &raw mut left;
+        let unwind = FoldUnwind {
+            _unwind: Unwind {
+                cur: &NOWHERE,
+                back: 0,
+                // SAFETY: the box outlives the fold.
+                open: unsafe { &mut (*cold).open },
+            },
+            left: lp,
+            hot_left: &mut st.left,
+        };
+        let acc = inner.fold(init, |acc, item| {
+            // SAFETY: `lp` points to the fold's local countdown.
+            let left = unsafe { &mut *lp };
+            *left -= 1;
+            let slow = *left == 0;
+            if slow {
+                // SAFETY: the box outlives the fold; no other reference to it is in use.
+                unsafe { (*cold).in_before() };
+            }
+            let acc = f(acc, item);
+            if slow {
+                // SAFETY: as above.
+                *left = unsafe { (*cold).look() };
+            }
+            acc
+        });
+        std::mem::forget(unwind);
+        // SAFETY: as above.
+        unsafe { (*cold).fold_end(*lp) };
+        st.left = 0;
+        acc
+    }
+}
+
+impl<I: DoubleEndedIterator> DoubleEndedIterator for StageInput<I> {
+    #[inline]
+    fn next_back(&mut self) -> Option<I::Item> {
+        self.step(DoubleEndedIterator::next_back)
+    }
+}
+
+impl<I: ExactSizeIterator> ExactSizeIterator for StageInput<I> {}
+
+impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageInput<I> {}
+
+impl<I: Clone> Clone for StageInput<I> {
+    /// A clone is another input of the same stage call.
+    fn clone(&self) -> Self {
+        let link = self
+            .st
+            .cold
+            .as_deref()
+            .map_or(StageLink(None), |c| c.link.clone());
+        StageInput {
+            st: InputHot::new(&link),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<I: std::fmt::Debug> std::fmt::Debug for StageInput<I> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageInput")
+            .field("inner", &self.inner)
+            .finish()
+    }
+}
