@@ -216,6 +216,8 @@ const MAX_DEPTH: usize = 64;
 struct Frame {
     /// Time of nested activity accounted elsewhere (nested stages, upstream pulls).
     child: u64,
+    /// How many such nested frames closed inside this one.
+    nested: u32,
 }
 
 /// What only the owning thread reads and writes.
@@ -408,7 +410,10 @@ impl StageThread {
     #[inline(always)]
     fn push(&self, owner: &mut Owner) {
         if let Some(f) = owner.frames.get_mut(owner.depth) {
-            *f = Frame { child: 0 };
+            *f = Frame {
+                child: 0,
+                nested: 0,
+            };
         }
         owner.depth += 1;
     }
@@ -416,16 +421,26 @@ impl StageThread {
     /// Closes the innermost frame, charging `span` to its parent; returns the frame's child time.
     #[inline(always)]
     fn pop(&self, owner: &mut Owner, span: u64) -> u64 {
+        self.pop_nested(owner, span).0
+    }
+
+    /// As [`StageThread::pop`], with the number of nested frames that closed inside.
+    #[inline(always)]
+    fn pop_nested(&self, owner: &mut Owner, span: u64) -> (u64, u32) {
         owner.depth = owner.depth.saturating_sub(1);
-        let child = owner.frames.get(owner.depth).map_or(0, |f| f.child);
+        let (child, nested) = owner
+            .frames
+            .get(owner.depth)
+            .map_or((0, 0), |f| (f.child, f.nested));
         if let Some(p) = owner
             .depth
             .checked_sub(1)
             .and_then(|d| owner.frames.get_mut(d))
         {
             p.child += span;
+            p.nested += 1;
         }
-        child
+        (child, nested)
     }
 }
 
