@@ -1,7 +1,7 @@
 //! What `#[stage]` costs per record: a bare iterator chain against the same chain with every
 //! step a stage, and the 50,000-record sensor pipeline with and without stages, side by side in
-//! one run. The sensor pipeline runs drained by a fold (`count`, the wrappers forward `fold`
-//! when not recording) and by a `for` loop (one `next` at a time), with recording on and off.
+//! one run. The sensor pipeline runs drained by a fold (`count`: the wrappers forward `fold`)
+//! and by a `for` loop (one `next` at a time), with recording on and off.
 //!
 //! `STAGE_BENCH_ONLY=sensor_staged|sensor_bare|sensor_next_staged|sensor_next_bare|chain_staged`
 //! runs one case in a loop, for profilers (`PIPELINESCOPE=off` switches recording off).

@@ -262,10 +262,12 @@ pub struct StageStats {
     pub upstream_ns: u64,
     /// Time between handing a record out and being asked for the next one: the consumer's time.
     pub downstream_wait_ns: u64,
-    /// Own time per record handed out (lazy: own time since the previous record out, over the
-    /// timed records; eager: the call's own time divided by its records out).
+    /// Own time per record handed out (lazy: the own time of the call that handed it out, from
+    /// the timed records, each standing for the records since the previous one; eager: the
+    /// call's own time divided by its records out).
     pub own_per_record: Percentiles,
-    /// Own time per record handed out, as a histogram (its count is the timed records).
+    /// Own time per record handed out, as a histogram: its count is the records out (sampled
+    /// records weighted by the records they stand for).
     pub own_histogram: Histogram,
     /// Records out per second of active time: own time plus time pulling from upstream (the
     /// time the stage was busy producing its records, without the time its consumer kept it

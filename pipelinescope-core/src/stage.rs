@@ -1,20 +1,21 @@
 //! The stage recorder: what `#[stage]` expands into.
 //!
-//! A lazy stage returns an iterator; it is wrapped in a [`StageIter`] that times every `next`
-//! over the iterator's whole life. The stage's iterator inputs are wrapped in [`StageInput`],
-//! whose `next` measures the time spent pulling from upstream, so that time is not charged to the
-//! stage. An eager stage (collections in, a collection out) is timed per call by a [`StageCall`]
-//! and counts records from lengths ([`Records`]).
+//! A lazy stage returns an iterator; it is wrapped in a [`StageIter`] that counts its records and
+//! times some of its `next` calls over the iterator's whole life. The stage's iterator inputs are
+//! wrapped in [`StageInput`], which counts records in and, when a timed call of its stage asks
+//! (through the [`StageLink`] they share), times the pulls from upstream, so that time is not
+//! charged to the stage. How little that costs per record, and which calls are timed, is in the
+//! `lazy` module. An eager stage (collections in, a collection out) is timed per call by a
+//! [`StageCall`] and counts records from lengths ([`Records`]).
 //!
-//! Timing follows the function recorder: each thread keeps a small stack of open stage frames;
-//! a frame's own time is its span minus the spans of everything nested in it that is accounted
-//! elsewhere (nested stages and upstream pulls). Figures live in per-thread, per-stage slots of
-//! atomics that only the owning thread writes (a relaxed load and store, no lock prefix), read by
-//! [`collect`] from any thread. Per record: two clock reads per wrapper, no lock, no allocation.
+//! Timing follows the function recorder: each thread keeps a small stack of open timed frames; a
+//! frame's own time is its span minus the spans of the timed frames nested in it (upstream pulls,
+//! nested stage calls). Figures live in per-thread, per-stage slots of atomics that only the
+//! owning thread writes (a relaxed load and store, no lock prefix), read by [`collect`] from any
+//! thread.
 //!
-//! Pipeline shape: when a stage hands a record out, the thread remembers which stage it was; when
-//! an input wrapper receives a record, the last stage that handed one out during that pull is its
-//! direct upstream, and the edge `upstream -> stage` is counted.
+//! Pipeline shape: a stage's iterator, on its first call, reads the stage published on its thread
+//! (the stage pulling it); the records it hands out count on the edge to that stage.
 
 use crate::clock::raw;
 use crate::hist::AtomicHist;
