@@ -260,6 +260,14 @@ fn timing_overhead(pulls: u32) -> u64 {
     call + pull * u64::from(pulls)
 }
 
+/// The wrapped iterator's own `fold`, when not recording. Out of line: a second call site of
+/// the inner `fold` inlined beside the recording one would copy the whole upstream chain into
+/// both, at every stage, and the compiler would stop inlining it.
+#[inline(never)]
+fn fold_plain<I: Iterator, B, F: FnMut(B, I::Item) -> B>(inner: I, init: B, f: F) -> B {
+    inner.fold(init, f)
+}
+
 /// Exponential smoothing by a quarter: the newest value counts for a quarter.
 fn smooth(avg: u64, x: u64) -> u64 {
     if avg == 0 { x } else { avg - avg / 4 + x / 4 }
@@ -864,7 +872,7 @@ impl<I: Iterator> Iterator for StageIter<I> {
     {
         let StageIter { mut st, inner } = self;
         let Some(cold) = st.cold.as_deref_mut() else {
-            return inner.fold(init, f);
+            return fold_plain(inner, init, f);
         };
         st.left = cold.fold_begin(st.left);
         st.cur = cold.cur;
@@ -1247,7 +1255,7 @@ impl<I: Iterator> Iterator for StageInput<I> {
     {
         let StageInput { mut st, inner } = self;
         let Some(cold) = st.cold.as_deref_mut() else {
-            return inner.fold(init, f);
+            return fold_plain(inner, init, f);
         };
         cold.pulls += u64::from(cold.gap - st.left);
         cold.gap = 0;
