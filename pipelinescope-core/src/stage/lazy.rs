@@ -260,14 +260,6 @@ fn timing_overhead(pulls: u32) -> u64 {
     call + pull * u64::from(pulls)
 }
 
-/// The wrapped iterator's own `fold`, when not recording. Out of line: a second call site of
-/// the inner `fold` inlined beside the recording one would copy the whole upstream chain into
-/// both, at every stage, and the compiler would stop inlining it.
-#[inline(never)]
-fn fold_plain<I: Iterator, B, F: FnMut(B, I::Item) -> B>(inner: I, init: B, f: F) -> B {
-    inner.fold(init, f)
-}
-
 /// Exponential smoothing by a quarter: the newest value counts for a quarter.
 fn smooth(avg: u64, x: u64) -> u64 {
     if avg == 0 { x } else { avg - avg / 4 + x / 4 }
@@ -458,6 +450,34 @@ impl IterHot {
 }
 
 impl IterCold {
+    /// The cold state a `fold` runs with when not recording: its countdown never runs out in
+    /// practice, and records nothing when it does.
+    fn inert(cur: &'static AtomicU32) -> IterCold {
+        IterCold {
+            id: 0,
+            gap: u32::MAX,
+            calls: 0,
+            nones: 0,
+            next: Next::Sample,
+            tries: 0,
+            every: false,
+            done: false,
+            cur,
+            cons: 0,
+            link: StageLink(None),
+            rng: 1,
+            open: None,
+            flushed_calls: 0,
+            flushed_out: 0,
+            timed_at: 0,
+            hist_outs: 0,
+            last_own: None,
+            last_out: 0,
+            span_avg: 0,
+            wait_avg: 0,
+        }
+    }
+
     /// Calls made so far, `left` being the hot countdown.
     fn total(&self, left: u32) -> u64 {
         self.calls + u64::from(self.gap - left)
@@ -728,6 +748,9 @@ impl IterCold {
     /// The fold starts: the countdown.
     #[inline(never)]
     fn fold_begin(&mut self, left: u32) -> u32 {
+        if self.id == 0 {
+            return left;
+        }
         self.settle();
         if self.next == Next::Follow {
             self.calls += u64::from(self.gap - left);
@@ -753,8 +776,11 @@ impl IterCold {
     /// A record out at the end of a countdown, before it is handed on: closes a timed call.
     #[inline(never)]
     fn out_before(&mut self) {
-        let t1 = raw();
         self.take_gap();
+        if self.id == 0 {
+            return;
+        }
+        let t1 = raw();
         if let Some(open) = self.open.take() {
             self.close(open, t1, true);
             self.last_out = t1;
@@ -766,6 +792,9 @@ impl IterCold {
     /// the next call timed if it is to be).
     #[inline(never)]
     fn out_after(&mut self) -> u32 {
+        if self.id == 0 {
+            return self.set_gap(u32::MAX);
+        }
         let exact = if self.next == Next::Follow {
             // The closure's run was the wait for the next call.
             self.follow(raw());
@@ -790,6 +819,9 @@ impl IterCold {
     /// The wrapped iterator is exhausted: the last call returned `None`.
     #[inline(never)]
     fn fold_end(&mut self, left: u32) {
+        if self.id == 0 {
+            return;
+        }
         self.calls += u64::from(self.gap - left) + 1;
         self.gap = 0;
         self.none();
@@ -871,8 +903,13 @@ impl<I: Iterator> Iterator for StageIter<I> {
         F: FnMut(B, Self::Item) -> B,
     {
         let StageIter { mut st, inner } = self;
-        let Some(cold) = st.cold.as_deref_mut() else {
-            return fold_plain(inner, init, f);
+        // Not recording, the same loop runs with an inert cold state: one call site of the
+        // inner `fold`. A second one (a plain `fold` beside the recording one) makes the
+        // compiler copy the whole upstream chain into both, at every stage, and stop inlining.
+        let mut inert = None;
+        let cold = match st.cold.as_deref_mut() {
+            Some(c) => c,
+            None => inert.insert(IterCold::inert(st.cur)),
         };
         st.left = cold.fold_begin(st.left);
         st.cur = cold.cur;
@@ -1079,6 +1116,21 @@ impl InputHot {
 }
 
 impl InputCold {
+    /// As [`IterCold::inert`].
+    fn inert() -> InputCold {
+        InputCold {
+            id: 0,
+            link: StageLink(None),
+            gap: u32::MAX,
+            pulls: 0,
+            nones: 0,
+            flushed_in: 0,
+            epoch: 0,
+            done: false,
+            open: None,
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn none(&mut self) {
@@ -1103,6 +1155,9 @@ impl InputCold {
 
     /// Adds the records in not yet added to the thread's figures.
     fn flush(&mut self, left: u32) {
+        if self.id == 0 {
+            return;
+        }
         let got = (self.pulls + u64::from(self.gap - left)) - self.nones;
         if got == self.flushed_in {
             return;
@@ -1254,8 +1309,11 @@ impl<I: Iterator> Iterator for StageInput<I> {
         F: FnMut(B, Self::Item) -> B,
     {
         let StageInput { mut st, inner } = self;
-        let Some(cold) = st.cold.as_deref_mut() else {
-            return fold_plain(inner, init, f);
+        // As in `StageIter::fold`: one call site of the inner `fold`, recording or not.
+        let mut inert = None;
+        let cold = match st.cold.as_deref_mut() {
+            Some(c) => c,
+            None => inert.insert(InputCold::inert()),
         };
         cold.pulls += u64::from(cold.gap - st.left);
         cold.gap = 0;
