@@ -76,6 +76,13 @@ fn sub_percentiles(
     Percentiles::from_hdr(&hdr, min, max, mean)
 }
 
+/// Replaces a histogram and its summary with what they hold beyond `base_h` and `base_p`.
+fn sub_timing(p: &mut Percentiles, h: &mut Histogram, base_p: &Percentiles, base_h: &Histogram) {
+    let d = sub_hist(h, base_h);
+    *p = sub_percentiles(p, base_p, h.count(), base_h.count(), &d);
+    *h = d;
+}
+
 impl Profile {
     /// What this snapshot holds beyond `base`, an earlier snapshot of the same process.
     pub fn since(&self, base: &Profile) -> Profile {
@@ -88,15 +95,12 @@ impl Profile {
             let Some(b) = before.get(&fn_key(cur)) else {
                 continue;
             };
-            let h = sub_hist(&f.histogram, &b.histogram);
-            f.percentiles = sub_percentiles(
-                &f.percentiles,
+            sub_timing(
+                &mut f.percentiles,
+                &mut f.histogram,
                 &b.percentiles,
-                f.histogram.count(),
-                b.histogram.count(),
-                &h,
+                &b.histogram,
             );
-            f.histogram = h;
             f.calls = f.calls.saturating_sub(b.calls);
             f.panics = f.panics.saturating_sub(b.panics);
             f.cumulative_ns = f.cumulative_ns.saturating_sub(b.cumulative_ns);
@@ -149,15 +153,12 @@ impl Profile {
             let Some(b) = before_stages.get(s.name.as_str()) else {
                 continue;
             };
-            let h = sub_hist(&s.own_histogram, &b.own_histogram);
-            s.own_per_record = sub_percentiles(
-                &s.own_per_record,
+            sub_timing(
+                &mut s.own_per_record,
+                &mut s.own_histogram,
                 &b.own_per_record,
-                s.own_histogram.count(),
-                b.own_histogram.count(),
-                &h,
+                &b.own_histogram,
             );
-            s.own_histogram = h;
             let first_total = (s.first_record_ns as f64 * s.invocations as f64
                 - b.first_record_ns as f64 * b.invocations as f64)
                 .max(0.0);

@@ -214,6 +214,15 @@ fn seconds(ns: f64) -> String {
     format!("{}", ns / 1e9)
 }
 
+/// Sum of a histogram's values: from the exact mean when there is one, else from its buckets.
+fn hist_sum_ns(h: &Histogram, mean_ns: f64) -> f64 {
+    if mean_ns > 0.0 {
+        mean_ns * h.count() as f64
+    } else {
+        h.buckets.iter().map(|&(v, c)| v as f64 * c as f64).sum()
+    }
+}
+
 fn prom_histogram(out: &mut String, metric: &str, labels: &str, h: &Histogram, sum_ns: f64) {
     let mut cumulative = 0u64;
     for &(v, c) in &h.buckets {
@@ -306,16 +315,7 @@ pub fn prometheus(profile: &Profile) -> String {
         "Per-call inclusive time of a function.",
     );
     for f in &profile.functions {
-        let n = f.histogram.count();
-        let sum = if f.percentiles.mean_ns > 0.0 {
-            f.percentiles.mean_ns * n as f64
-        } else {
-            f.histogram
-                .buckets
-                .iter()
-                .map(|&(v, c)| v as f64 * c as f64)
-                .sum()
-        };
+        let sum = hist_sum_ns(&f.histogram, f.percentiles.mean_ns);
         prom_histogram(&mut out, metric, &fl(&f.name, &f.module), &f.histogram, sum);
     }
     if !profile.stages.is_empty() {
@@ -355,16 +355,7 @@ pub fn prometheus(profile: &Profile) -> String {
             "Own time of a stage per record handed out.",
         );
         for s in &profile.stages {
-            let n = s.own_histogram.count();
-            let sum = if s.own_per_record.mean_ns > 0.0 {
-                s.own_per_record.mean_ns * n as f64
-            } else {
-                s.own_histogram
-                    .buckets
-                    .iter()
-                    .map(|&(v, c)| v as f64 * c as f64)
-                    .sum()
-            };
+            let sum = hist_sum_ns(&s.own_histogram, s.own_per_record.mean_ns);
             prom_histogram(
                 &mut out,
                 metric,

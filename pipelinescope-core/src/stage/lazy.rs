@@ -197,7 +197,8 @@ impl Open {
 /// Puts the published stage back, and forgets a timed frame, when the wrapped iterator (or a
 /// fold's consumer) panics. Dropped only while unwinding: the normal path forgets it.
 struct Unwind {
-    cur: &'static AtomicU32,
+    /// Where to put `back` (inputs publish nothing).
+    cur: Option<&'static AtomicU32>,
     back: u32,
     /// The cold state whose open frame to forget (null: none).
     open: *mut Option<Open>,
@@ -206,7 +207,9 @@ struct Unwind {
 impl Drop for Unwind {
     #[cold]
     fn drop(&mut self) {
-        self.cur.store(self.back, Relaxed);
+        if let Some(cur) = self.cur {
+            cur.store(self.back, Relaxed);
+        }
         // SAFETY: points into a cold state that outlives the call being unwound.
         if let Some(open) = unsafe { self.open.as_mut() }.and_then(Option::take) {
             open.abandon();
@@ -363,37 +366,22 @@ impl IterHot {
             return IterHot::off(cur);
         }
         let id = site.id();
+        let rng = super::SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1;
+        let every = EAGER.with(|e| e.get()) > 0;
+        IterHot::on(IterCold::new(id, cur, link, every, rng))
+    }
+
+    /// A recording output with the cold state `cold`, before its first call.
+    fn on(cold: IterCold) -> IterHot {
         // The recorder's own memory is not the program's.
         #[cfg(feature = "alloc")]
         let _quiet = crate::alloc::quiet_here();
         IterHot {
-            left: 1,
-            id,
+            left: cold.gap,
+            id: cold.id,
             back: 0,
-            cur,
-            cold: Some(Box::new(IterCold {
-                id,
-                gap: 1,
-                calls: 0,
-                nones: 0,
-                next: Next::First,
-                tries: 0,
-                every: EAGER.with(|e| e.get()) > 0,
-                done: false,
-                cur,
-                cons: 0,
-                link,
-                rng: super::SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1,
-                open: None,
-                flushed_calls: 0,
-                flushed_out: 0,
-                timed_at: 0,
-                hist_outs: 0,
-                last_own: None,
-                last_out: 0,
-                span_avg: 0,
-                wait_avg: 0,
-            })),
+            cur: cold.cur,
+            cold: Some(Box::new(cold)),
         }
     }
 
@@ -439,7 +427,7 @@ impl IterHot {
     #[inline(always)]
     fn unwind(&mut self, slow: bool) -> Unwind {
         Unwind {
-            cur: self.cur,
+            cur: Some(self.cur),
             back: self.back,
             open: match self.cold.as_deref_mut() {
                 Some(c) if slow => &mut c.open,
@@ -450,22 +438,21 @@ impl IterHot {
 }
 
 impl IterCold {
-    /// The cold state a `fold` runs with when not recording: its countdown never runs out in
-    /// practice, and records nothing when it does.
-    fn inert(cur: &'static AtomicU32) -> IterCold {
+    /// The state of stage `id` before its first call (timed: `gap` 1).
+    fn new(id: u32, cur: &'static AtomicU32, link: StageLink, every: bool, rng: u32) -> IterCold {
         IterCold {
-            id: 0,
-            gap: u32::MAX,
+            id,
+            gap: 1,
             calls: 0,
             nones: 0,
-            next: Next::Sample,
+            next: Next::First,
             tries: 0,
-            every: false,
+            every,
             done: false,
             cur,
             cons: 0,
-            link: StageLink(None),
-            rng: 1,
+            link,
+            rng,
             open: None,
             flushed_calls: 0,
             flushed_out: 0,
@@ -478,6 +465,22 @@ impl IterCold {
         }
     }
 
+    /// The cold state a `fold` runs with when not recording: its countdown never runs out in
+    /// practice, and records nothing when it does.
+    fn inert(cur: &'static AtomicU32) -> IterCold {
+        IterCold {
+            gap: u32::MAX,
+            next: Next::Sample,
+            ..IterCold::new(0, cur, StageLink(None), false, 1)
+        }
+    }
+
+    /// Closes the countdown so far, `left` of it unused: its calls are counted.
+    fn take_used(&mut self, left: u32) {
+        self.calls += u64::from(self.gap - left);
+        self.gap = 0;
+    }
+
     /// Calls made so far, `left` being the hot countdown.
     fn total(&self, left: u32) -> u64 {
         self.calls + u64::from(self.gap - left)
@@ -485,8 +488,7 @@ impl IterCold {
 
     /// Closes the gap that just ran out (the current call included).
     fn take_gap(&mut self) {
-        self.calls += u64::from(self.gap);
-        self.gap = 0;
+        self.take_used(0);
     }
 
     fn set_gap(&mut self, gap: u32) -> u32 {
@@ -518,11 +520,6 @@ impl IterCold {
             l.joined.store(0, Relaxed);
             l.armed.store(true, Relaxed);
         }
-    }
-
-    /// Calls to wait before looking again whether the inputs have joined.
-    fn poll_wait(&self) -> u32 {
-        ARMED_CHECK
     }
 
     /// After a timed call (and its wait): when to time the next one. Returns the countdown.
@@ -636,7 +633,7 @@ impl IterCold {
             return self.schedule();
         }
         match self.next {
-            Next::Armed => self.set_gap(self.poll_wait()),
+            Next::Armed => self.set_gap(ARMED_CHECK),
             Next::Sample | Next::Every => self.gap.max(1),
             // Thread data gone: try again later.
             _ => self.set_gap(MAX_GAP),
@@ -753,8 +750,7 @@ impl IterCold {
         }
         self.settle();
         if self.next == Next::Follow {
-            self.calls += u64::from(self.gap - left);
-            self.gap = 0;
+            self.take_used(left);
             self.follow(raw());
             self.schedule();
             if self.next == Next::Every {
@@ -765,8 +761,7 @@ impl IterCold {
         }
         if self.next == Next::First || (self.next == Next::Every && left == 1) {
             // The countdown now counts the calls that end in a record out.
-            self.calls += u64::from(self.gap - left);
-            self.gap = 0;
+            self.take_used(left);
             self.open = Open::start(true);
             return self.set_gap(1);
         }
@@ -811,7 +806,7 @@ impl IterCold {
                 self.open = Open::start(exact);
                 self.set_gap(1)
             }
-            None if self.next == Next::Armed => self.set_gap(self.poll_wait()),
+            None if self.next == Next::Armed => self.set_gap(ARMED_CHECK),
             None => self.set_gap(MAX_GAP),
         }
     }
@@ -822,8 +817,9 @@ impl IterCold {
         if self.id == 0 {
             return;
         }
-        self.calls += u64::from(self.gap - left) + 1;
-        self.gap = 0;
+        // The last call, which returned `None`.
+        self.take_used(left);
+        self.calls += 1;
         self.none();
         if let Some(open) = self.open.take() {
             self.close(open, raw(), false);
@@ -922,7 +918,7 @@ impl<I: Iterator> Iterator for StageIter<I> {
         let lp = &raw mut left;
         let unwind = FoldUnwind {
             _unwind: Unwind {
-                cur,
+                cur: Some(cur),
                 back,
                 // SAFETY: the box outlives the fold.
                 open: unsafe { &mut (*cold).open },
@@ -973,39 +969,16 @@ impl<I: Clone> Clone for StageIter<I> {
     fn clone(&self) -> Self {
         let st = match self.st.cold.as_deref() {
             None => IterHot::off(self.st.cur),
-            Some(c) => {
-                let mut hot = IterHot::off(self.st.cur);
-                #[cfg(feature = "alloc")]
-                let _quiet = crate::alloc::quiet_here();
-                let mut cold = Box::new(IterCold {
-                    id: c.id,
-                    gap: 1,
-                    calls: 0,
-                    nones: 0,
-                    next: Next::First,
-                    tries: 0,
-                    every: c.every,
-                    done: c.done,
-                    cur: c.cur,
-                    cons: 0,
-                    link: c.link.clone(),
-                    rng: c.rng.rotate_left(7) | 1,
-                    open: None,
-                    flushed_calls: 0,
-                    flushed_out: 0,
-                    timed_at: 0,
-                    hist_outs: 0,
-                    last_own: None,
-                    last_out: 0,
-                    span_avg: 0,
-                    wait_avg: 0,
-                });
-                cold.gap = 1;
-                hot.left = 1;
-                hot.id = c.id;
-                hot.cold = Some(cold);
-                hot
-            }
+            Some(c) => IterHot::on(IterCold {
+                done: c.done,
+                ..IterCold::new(
+                    c.id,
+                    c.cur,
+                    c.link.clone(),
+                    c.every,
+                    c.rng.rotate_left(7) | 1,
+                )
+            }),
         };
         StageIter {
             st,
@@ -1078,17 +1051,7 @@ impl InputHot {
         let _quiet = crate::alloc::quiet_here();
         InputHot {
             left: 1,
-            cold: Some(Box::new(InputCold {
-                id: l.id,
-                link: link.clone(),
-                gap: 1,
-                pulls: 0,
-                nones: 0,
-                flushed_in: 0,
-                epoch: 0,
-                done: false,
-                open: None,
-            })),
+            cold: Some(Box::new(InputCold::new(l.id, link.clone()))),
         }
     }
 
@@ -1116,12 +1079,12 @@ impl InputHot {
 }
 
 impl InputCold {
-    /// As [`IterCold::inert`].
-    fn inert() -> InputCold {
+    /// The state of an input of stage `id` before its first pull (a look at the link: `gap` 1).
+    fn new(id: u32, link: StageLink) -> InputCold {
         InputCold {
-            id: 0,
-            link: StageLink(None),
-            gap: u32::MAX,
+            id,
+            link,
+            gap: 1,
             pulls: 0,
             nones: 0,
             flushed_in: 0,
@@ -1129,6 +1092,20 @@ impl InputCold {
             done: false,
             open: None,
         }
+    }
+
+    /// As [`IterCold::inert`].
+    fn inert() -> InputCold {
+        InputCold {
+            gap: u32::MAX,
+            ..InputCold::new(0, StageLink(None))
+        }
+    }
+
+    /// Closes the countdown so far, `left` of it unused: its pulls are counted.
+    fn take_used(&mut self, left: u32) {
+        self.pulls += u64::from(self.gap - left);
+        self.gap = 0;
     }
 
     #[cold]
@@ -1146,8 +1123,7 @@ impl InputCold {
     /// Closes the gap that just ran out; adds the records in to the thread's figures now and
     /// then (and at every timed pull), so that a live snapshot lags by little.
     fn take_gap(&mut self) {
-        self.pulls += u64::from(self.gap);
-        self.gap = 0;
+        self.take_used(0);
         if self.pulls - self.flushed_in >= FLUSH_PULLS {
             self.flush(0);
         }
@@ -1232,8 +1208,9 @@ impl InputCold {
         if let Some(open) = self.open.take() {
             open.finish(raw());
         }
-        self.pulls += u64::from(self.gap - left) + 1;
-        self.gap = 0;
+        // The last pull, which returned `None`.
+        self.take_used(left);
+        self.pulls += 1;
         self.none();
     }
 
@@ -1272,7 +1249,7 @@ impl<I> StageInput<I> {
             self.st.before();
         }
         let unwind = Unwind {
-            cur: &NOWHERE,
+            cur: None,
             back: 0,
             open: match self.st.cold.as_deref_mut() {
                 Some(c) if slow => &mut c.open,
@@ -1315,8 +1292,7 @@ impl<I: Iterator> Iterator for StageInput<I> {
             Some(c) => c,
             None => inert.insert(InputCold::inert()),
         };
-        cold.pulls += u64::from(cold.gap - st.left);
-        cold.gap = 0;
+        cold.take_used(st.left);
         st.left = cold.look();
         let cold: *mut InputCold = cold;
         // A local countdown, which nothing else can reach: it stays in a register.
@@ -1324,7 +1300,7 @@ impl<I: Iterator> Iterator for StageInput<I> {
         let lp = &raw mut left;
         let unwind = FoldUnwind {
             _unwind: Unwind {
-                cur: &NOWHERE,
+                cur: None,
                 back: 0,
                 // SAFETY: the box outlives the fold.
                 open: unsafe { &mut (*cold).open },
