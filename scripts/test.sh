@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 echo "== tests, profiling on (all packages but the feature-off one)"
 cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinescope-bench
 
-echo "== allocation tracking (feature alloc: installs a global allocator in its own test binary)"
-cargo test -p pipelinescope-core --features alloc --test alloc
+echo "== allocation tracking (feature alloc: installs a global allocator in its own test binary,"
+echo "   and lazy stages publish themselves on every record)"
+cargo test -p pipelinescope-core --features alloc --test alloc --test stage
 
 echo "== tests, profiling off (the enable feature is not turned on)"
 cargo test -p pipelinescope-feature-off

@@ -187,43 +187,43 @@ impl Open {
         (span, child.min(span), nested)
     }
 
-    /// Forgets the frame when what it timed unwinds.
+    /// Forgets the frame: what it timed unwound, or the iterator it timed is dropped. The
+    /// frames above it belong to calls that unwound; when later frames have closed below it
+    /// already (the panic was caught and the stack moved on) the stack is left as it is.
     fn abandon(&self) {
-        // SAFETY: owning thread; the frames above `depth` belong to calls that unwound.
-        unsafe { self.t.owner() }.depth = self.depth;
+        // SAFETY: owning thread, no other borrow alive.
+        let owner = unsafe { self.t.owner() };
+        owner.depth = owner.depth.min(self.depth);
     }
 }
 
-/// Puts the published stage back, and forgets a timed frame, when the wrapped iterator (or a
-/// fold's consumer) panics. Dropped only while unwinding: the normal path forgets it.
+/// Puts the published stage back when the wrapped iterator (or a fold's consumer) panics.
+/// Dropped only while unwinding: the normal path forgets it. A timed call or pull left open by
+/// the panic is forgotten when its wrapper drops (or at its next slow call, if the panic was
+/// caught and the iterator kept).
+#[cfg(feature = "alloc")]
 struct Unwind {
-    /// Where to put `back` (inputs publish nothing).
-    cur: Option<&'static AtomicU32>,
+    cur: &'static AtomicU32,
     back: u32,
-    /// The cold state whose open frame to forget (null: none).
-    open: *mut Option<Open>,
 }
 
+#[cfg(feature = "alloc")]
 impl Drop for Unwind {
     #[cold]
     fn drop(&mut self) {
-        if let Some(cur) = self.cur {
-            cur.store(self.back, Relaxed);
-        }
-        // SAFETY: points into a cold state that outlives the call being unwound.
-        if let Some(open) = unsafe { self.open.as_mut() }.and_then(Option::take) {
-            open.abandon();
-        }
+        self.cur.store(self.back, Relaxed);
     }
 }
 
-/// [`Unwind`] for a `fold`, which also hands the fold's local countdown back to the wrapper, so
-/// that the records counted before the panic are counted. Inlined into the landing pad, it
-/// leaves the countdown a plain local that lives in a register.
+/// Hands a `fold`'s local countdown back to the wrapper when the fold unwinds, so that the
+/// records counted before the panic are counted (and, for an output, puts the published stage
+/// back). Inlined into the landing pad, it leaves the countdown a plain local that lives in a
+/// register.
 struct FoldUnwind {
-    _unwind: Unwind,
     left: *const u32,
     hot_left: *mut u32,
+    #[cfg(feature = "alloc")]
+    _publish: Option<Unwind>,
 }
 
 impl Drop for FoldUnwind {
@@ -289,10 +289,17 @@ pub struct StageIter<I> {
 struct IterHot {
     /// Calls until the next slow one, this one included.
     left: u32,
-    /// Stage id (0 when not recording) and the stage the thread is back in after a call.
+    /// A slow call is in progress: its end goes to the cold state. Read after the inner call
+    /// rather than carried in a local, so that the compiler cannot tell it from the countdown's
+    /// test and copy the whole inner chain into a slow and a fast version of the call.
+    pending: bool,
+    /// Publication (with the `alloc` feature only, see the module docs): where the thread
+    /// publishes its current stage, this stage's id (0 when not recording), and the stage the
+    /// thread is back in after a call.
+    cur: &'static AtomicU32,
+    #[cfg(feature = "alloc")]
     id: u32,
     back: u32,
-    cur: &'static AtomicU32,
     /// None when not recording.
     cold: Option<Box<IterCold>>,
 }
@@ -325,6 +332,8 @@ struct IterCold {
     id: u32,
     /// The countdown the hot `left` started from.
     gap: u32,
+    /// The countdown a slow call that is not timed ends with (set as it starts).
+    resume: u32,
     /// Calls before the current gap.
     calls: u64,
     /// Calls that returned `None`.
@@ -339,6 +348,9 @@ struct IterCold {
     /// The stage published where this iterator is pulled (read on its first call): what the
     /// thread is back in when a call returns, and the stage the records go to.
     cons: u32,
+    /// What was published before this stage announced itself, to put back (see
+    /// [`IterCold::announce`]).
+    announced: Option<u32>,
     link: StageLink,
     rng: u32,
     /// The timed call in progress.
@@ -353,6 +365,8 @@ struct IterCold {
     last_own: Option<u64>,
     /// Clock reading when the last timed call handed a record out.
     last_out: u64,
+    /// The wait to read next is the one after the stage's first record.
+    first_wait: bool,
     /// Smoothed span of the timed calls and of the wait after them, in ticks: the cycle time
     /// that sets the sampling interval.
     span_avg: u64,
@@ -378,6 +392,8 @@ impl IterHot {
         let _quiet = crate::alloc::quiet_here();
         IterHot {
             left: cold.gap,
+            pending: false,
+            #[cfg(feature = "alloc")]
             id: cold.id,
             back: 0,
             cur: cold.cur,
@@ -388,6 +404,8 @@ impl IterHot {
     fn off(cur: &'static AtomicU32) -> IterHot {
         IterHot {
             left: u32::MAX,
+            pending: false,
+            #[cfg(feature = "alloc")]
             id: 0,
             back: 0,
             cur,
@@ -395,44 +413,56 @@ impl IterHot {
         }
     }
 
-    /// Start of a slow call: the cold state opens a timed call if it is one.
+    /// Start of a call: counts down, and at zero lets the cold state start a slow call.
     #[inline(always)]
-    fn before(&mut self) {
-        match self.cold.as_deref_mut() {
-            Some(c) => {
-                c.before();
+    fn enter(&mut self) -> Call {
+        self.left = self.left.wrapping_sub(1);
+        if self.left == 0 {
+            // Should the call unwind, the next one is slow again.
+            self.left = 1;
+            self.pending = IterCold::before(self.cold.as_deref_mut());
+            if !self.pending {
+                self.left = u32::MAX;
+            }
+            #[cfg(feature = "alloc")]
+            if let Some(c) = self.cold.as_deref() {
                 self.cur = c.cur;
                 self.back = c.cons;
             }
-            None => self.left = u32::MAX,
+        }
+        #[cfg(feature = "alloc")]
+        self.cur.store(self.id, Relaxed);
+        Call {
+            #[cfg(feature = "alloc")]
+            unwind: self.unwind(),
         }
     }
 
-    /// End of a slow call: the countdown to the next one.
+    /// End of a call that returned `item`: a slow call, or a `None`, goes to the cold state.
     #[inline(always)]
-    fn after(&mut self, some: bool) {
-        if let Some(c) = self.cold.as_deref_mut() {
-            self.left = c.after(some);
+    fn leave<T>(&mut self, call: Call, item: &Option<T>) {
+        #[cfg(feature = "alloc")]
+        {
+            std::mem::forget(call.unwind);
+            self.cur.store(self.back, Relaxed);
+        }
+        #[cfg(not(feature = "alloc"))]
+        let Call {} = call;
+        if self.pending | item.is_none() {
+            let pending = std::mem::take(&mut self.pending);
+            self.left =
+                IterCold::after(self.cold.as_deref_mut(), pending, item.is_some(), self.left);
         }
     }
 
+    /// The guard that puts the published stage back if the call unwinds. (A timed call left
+    /// open is forgotten when the iterator drops, or at its next slow call.)
+    #[cfg(feature = "alloc")]
     #[inline(always)]
-    fn none(&mut self) {
-        if let Some(c) = self.cold.as_deref_mut() {
-            c.none();
-        }
-    }
-
-    /// The guard that puts things back if the call unwinds.
-    #[inline(always)]
-    fn unwind(&mut self, slow: bool) -> Unwind {
+    fn unwind(&self) -> Unwind {
         Unwind {
-            cur: Some(self.cur),
+            cur: self.cur,
             back: self.back,
-            open: match self.cold.as_deref_mut() {
-                Some(c) if slow => &mut c.open,
-                _ => std::ptr::null_mut(),
-            },
         }
     }
 }
@@ -443,6 +473,7 @@ impl IterCold {
         IterCold {
             id,
             gap: 1,
+            resume: 1,
             calls: 0,
             nones: 0,
             next: Next::First,
@@ -451,6 +482,7 @@ impl IterCold {
             done: false,
             cur,
             cons: 0,
+            announced: None,
             link,
             rng,
             open: None,
@@ -460,6 +492,7 @@ impl IterCold {
             hist_outs: 0,
             last_own: None,
             last_out: 0,
+            first_wait: false,
             span_avg: 0,
             wait_avg: 0,
         }
@@ -496,11 +529,17 @@ impl IterCold {
         self.gap
     }
 
-    #[cold]
-    #[inline(never)]
     fn none(&mut self) {
         self.nones += 1;
         self.done = true;
+    }
+
+    /// Forgets a timed call left open by a call that unwound (the panic was caught and the
+    /// iterator kept).
+    fn forget_stale(&mut self) {
+        if let Some(open) = self.open.take() {
+            open.abandon();
+        }
     }
 
     /// Whether every live input has joined the current epoch (or there are none).
@@ -576,13 +615,19 @@ impl IterCold {
     fn follow(&mut self, now: u64) {
         let w = now.saturating_sub(self.last_out);
         self.last_out = 0;
-        self.wait_avg = smooth(self.wait_avg, w);
+        // The wait after the first record holds the downstream stages' own start (their first
+        // calls, exact and slow): it stands for itself, not for the records after it, and
+        // does not set the sampling rate.
+        let first = std::mem::take(&mut self.first_wait);
+        if !first {
+            self.wait_avg = smooth(self.wait_avg, w);
+        }
         let Some(t) = local() else { return };
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let s = t.slot(owner, self.id);
         let (total, count) = (s.wait_ticks.load(Relaxed), s.wait_samples.load(Relaxed));
-        if is_outlier(w, total, count) {
+        if first || is_outlier(w, total, count) {
             bump(&s.outlier_wait_ticks, w);
             bump(&s.outlier_waits, 1);
         } else {
@@ -599,42 +644,89 @@ impl IterCold {
         }
     }
 
-    /// Start of a slow `next` call.
+    /// Publishes this stage for the length of a slow call (or a fold's start), so that a stage
+    /// whose first call happens inside it knows who pulls it: the pipeline's edges. (Per record,
+    /// the stage is published only with the `alloc` feature; see the module docs.)
+    fn announce(&mut self) {
+        if self.announced.is_none() {
+            self.announced = Some(self.cur.load(Relaxed));
+            self.cur.store(self.id, Relaxed);
+        }
+    }
+
+    /// Ends an [`IterCold::announce`].
+    fn unannounce(&mut self) {
+        if let Some(prev) = self.announced.take() {
+            self.cur.store(prev, Relaxed);
+        }
+    }
+
+    /// Start of a slow `next` call: whether one starts (false when not recording).
     #[inline(never)]
-    fn before(&mut self) {
+    fn before(cold: Option<&mut IterCold>) -> bool {
+        match cold {
+            Some(c) => {
+                c.start();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// End of a call of the output whose countdown is at `left`: a slow call (`pending`) or one
+    /// that returned `None` (not `some`). The countdown.
+    #[inline(never)]
+    fn after(cold: Option<&mut IterCold>, pending: bool, some: bool, left: u32) -> u32 {
+        let Some(c) = cold else { return left };
+        if !some {
+            c.none();
+        }
+        if pending { c.end(some) } else { left }
+    }
+
+    /// Start of a slow `next` call.
+    fn start(&mut self) {
+        // The wait after a timed record out ends now, before any bookkeeping.
+        let now = (self.next == Next::Follow).then(raw);
+        self.forget_stale();
         self.take_gap();
         self.settle();
-        let kind = if self.next == Next::Follow {
+        self.announce();
+        let kind = if let Some(now) = now {
             // After a timed record out: the wait since, then the schedule (which may time
             // this call too, when every call is).
-            self.follow(raw());
+            self.follow(now);
             self.schedule();
             (self.next == Next::Every).then_some(true)
         } else {
             self.timed_kind()
         };
         self.open = kind.and_then(Open::start);
+        // The hot countdown is at 1 until the call ends: should it unwind, the next call is slow
+        // and counts this gap of one.
+        self.resume = self.gap.max(1);
+        self.gap = 1;
     }
 
     /// End of a slow `next` call that returned a record (`some`) or not: the countdown.
-    #[inline(never)]
-    fn after(&mut self, some: bool) -> u32 {
-        if !some {
-            self.none();
-        }
+    fn end(&mut self, some: bool) -> u32 {
         if let Some(open) = self.open.take() {
             let t1 = raw();
+            self.unannounce();
             self.close(open, t1, some);
             if some {
-                self.last_out = t1;
                 self.next = Next::Follow;
-                return self.set_gap(1);
+                let gap = self.set_gap(1);
+                // The wait starts once the bookkeeping is done.
+                self.last_out = raw();
+                return gap;
             }
             return self.schedule();
         }
+        self.unannounce();
         match self.next {
             Next::Armed => self.set_gap(ARMED_CHECK),
-            Next::Sample | Next::Every => self.gap.max(1),
+            Next::Sample | Next::Every => self.set_gap(self.resume),
             // Thread data gone: try again later.
             _ => self.set_gap(MAX_GAP),
         }
@@ -681,6 +773,7 @@ impl IterCold {
             if first {
                 bump(&s.first_ticks, span);
                 bump(&s.first_count, 1);
+                self.first_wait = true;
             }
         }
         if first {
@@ -713,6 +806,7 @@ impl IterCold {
 
     /// The iterator is dropped, its countdown at `left`.
     fn finish(&mut self, left: u32) {
+        self.unannounce();
         if let Some(open) = self.open.take() {
             open.abandon();
         }
@@ -742,16 +836,28 @@ impl IterCold {
     // ---- `fold`: a call runs from the fold's start, or the return of its closure, to the
     // next record handed to the closure.
 
-    /// The fold starts: the countdown.
+    /// The fold starts: the countdown. When the first record is a slow one (the stage's first
+    /// call among them), the stage is announced until it comes.
     #[inline(never)]
     fn fold_begin(&mut self, left: u32) -> u32 {
         if self.id == 0 {
             return left;
         }
+        // A wait after a timed record out ends now (a fold after `next` calls).
+        let now = (self.next == Next::Follow).then(raw);
+        self.forget_stale();
         self.settle();
-        if self.next == Next::Follow {
+        let left = self.fold_countdown(left, now);
+        if left == 1 {
+            self.announce();
+        }
+        left
+    }
+
+    fn fold_countdown(&mut self, left: u32, now: Option<u64>) -> u32 {
+        if let Some(now) = now {
             self.take_used(left);
-            self.follow(raw());
+            self.follow(now);
             self.schedule();
             if self.next == Next::Every {
                 self.open = Open::start(true);
@@ -771,15 +877,17 @@ impl IterCold {
     /// A record out at the end of a countdown, before it is handed on: closes a timed call.
     #[inline(never)]
     fn out_before(&mut self) {
+        let t1 = raw();
         self.take_gap();
         if self.id == 0 {
             return;
         }
-        let t1 = raw();
+        self.unannounce();
         if let Some(open) = self.open.take() {
             self.close(open, t1, true);
-            self.last_out = t1;
             self.next = Next::Follow;
+            // The wait starts once the bookkeeping is done.
+            self.last_out = raw();
         }
     }
 
@@ -817,6 +925,7 @@ impl IterCold {
         if self.id == 0 {
             return;
         }
+        self.unannounce();
         // The last call, which returned `None`.
         self.take_used(left);
         self.calls += 1;
@@ -856,28 +965,15 @@ impl<I> StageIter<I> {
     pub fn get_ref(&self) -> &I {
         &self.inner
     }
+}
 
-    /// One call: `f` is `next` or `next_back`.
-    #[inline(always)]
-    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        self.st.left -= 1;
-        let slow = self.st.left == 0;
-        if slow {
-            self.st.before();
-        }
-        let (cur, id, back) = (self.st.cur, self.st.id, self.st.back);
-        cur.store(id, Relaxed);
-        let unwind = self.st.unwind(slow);
-        let item = f(&mut self.inner);
-        std::mem::forget(unwind);
-        cur.store(back, Relaxed);
-        if slow {
-            self.st.after(item.is_some());
-        } else if item.is_none() {
-            self.st.none();
-        }
-        item
-    }
+/// A `next` (or `next_back`) call of an output in progress, between [`IterHot::enter`] and
+/// [`IterHot::leave`]. The two halves are inlined around a direct call of the inner iterator:
+/// a helper taking the inner call as a closure leaves the closure's shim out of line once the
+/// chain grows, and the chain stops inlining.
+struct Call {
+    #[cfg(feature = "alloc")]
+    unwind: Unwind,
 }
 
 impl<I: Iterator> Iterator for StageIter<I> {
@@ -885,7 +981,10 @@ impl<I: Iterator> Iterator for StageIter<I> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<I::Item> {
-        self.step(Iterator::next)
+        let call = self.st.enter();
+        let item = self.inner.next();
+        self.st.leave(call, &item);
+        item
     }
 
     #[inline]
@@ -911,18 +1010,16 @@ impl<I: Iterator> Iterator for StageIter<I> {
         st.cur = cold.cur;
         st.back = cold.cons;
         let cold: *mut IterCold = cold;
+        #[cfg(feature = "alloc")]
         let (cur, id, back) = (st.cur, st.id, st.back);
+        #[cfg(feature = "alloc")]
         cur.store(id, Relaxed);
         // A local countdown, which nothing else can reach: it stays in a register.
         let mut left = st.left;
         let lp = &raw mut left;
         let unwind = FoldUnwind {
-            _unwind: Unwind {
-                cur: Some(cur),
-                back,
-                // SAFETY: the box outlives the fold.
-                open: unsafe { &mut (*cold).open },
-            },
+            #[cfg(feature = "alloc")]
+            _publish: Some(Unwind { cur, back }),
             left: lp,
             hot_left: &mut st.left,
         };
@@ -935,8 +1032,10 @@ impl<I: Iterator> Iterator for StageIter<I> {
                 // SAFETY: the box outlives the fold; no other reference to it is in use.
                 unsafe { (*cold).out_before() };
             }
+            #[cfg(feature = "alloc")]
             cur.store(back, Relaxed);
             let acc = f(acc, item);
+            #[cfg(feature = "alloc")]
             cur.store(id, Relaxed);
             if slow {
                 // SAFETY: as above.
@@ -945,6 +1044,7 @@ impl<I: Iterator> Iterator for StageIter<I> {
             acc
         });
         std::mem::forget(unwind);
+        #[cfg(feature = "alloc")]
         cur.store(back, Relaxed);
         // SAFETY: as above.
         unsafe { (*cold).fold_end(*lp) };
@@ -956,7 +1056,10 @@ impl<I: Iterator> Iterator for StageIter<I> {
 impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
     #[inline]
     fn next_back(&mut self) -> Option<I::Item> {
-        self.step(DoubleEndedIterator::next_back)
+        let call = self.st.enter();
+        let item = self.inner.next_back();
+        self.st.leave(call, &item);
+        item
     }
 }
 
@@ -1008,6 +1111,8 @@ pub struct StageInput<I> {
 /// What a [`StageInput`] touches on every pull (see [`IterHot`] for why it is split).
 struct InputHot {
     left: u32,
+    /// A timed pull is in progress (see [`IterHot::pending`]).
+    pending: bool,
     /// None when not recording.
     cold: Option<Box<InputCold>>,
 }
@@ -1036,6 +1141,10 @@ struct InputCold {
     done: bool,
     /// The timed pull in progress.
     open: Option<Open>,
+    /// Where the thread publishes its current stage, and what was there before a slow pull
+    /// announced the consuming stage (see [`IterCold::announce`]).
+    cur: &'static AtomicU32,
+    announced: Option<u32>,
 }
 
 impl InputHot {
@@ -1043,6 +1152,7 @@ impl InputHot {
         let Some(l) = link.get() else {
             return InputHot {
                 left: u32::MAX,
+                pending: false,
                 cold: None,
             };
         };
@@ -1051,29 +1161,28 @@ impl InputHot {
         let _quiet = crate::alloc::quiet_here();
         InputHot {
             left: 1,
+            pending: false,
             cold: Some(Box::new(InputCold::new(l.id, link.clone()))),
         }
     }
 
+    /// Start of a pull: counts down, and at zero lets the cold state look at the link.
     #[inline(always)]
-    fn before(&mut self) {
-        match self.cold.as_deref_mut() {
-            Some(c) => c.before(),
-            None => self.left = u32::MAX,
+    fn enter(&mut self) {
+        self.left = self.left.wrapping_sub(1);
+        if self.left == 0 {
+            let (left, timed) = InputCold::before(self.cold.as_deref_mut());
+            self.left = left;
+            self.pending = timed;
         }
     }
 
+    /// End of a pull that returned `item`: a timed pull, or a `None`, goes to the cold state.
     #[inline(always)]
-    fn after(&mut self, some: bool) {
-        if let Some(c) = self.cold.as_deref_mut() {
-            self.left = c.after(some);
-        }
-    }
-
-    #[inline(always)]
-    fn none(&mut self) {
-        if let Some(c) = self.cold.as_deref_mut() {
-            c.none();
+    fn leave<T>(&mut self, item: &Option<T>) {
+        if self.pending | item.is_none() {
+            let pending = std::mem::take(&mut self.pending);
+            InputCold::after(self.cold.as_deref_mut(), pending, item.is_some());
         }
     }
 }
@@ -1091,6 +1200,23 @@ impl InputCold {
             epoch: 0,
             done: false,
             open: None,
+            cur: &NOWHERE,
+            announced: None,
+        }
+    }
+
+    /// As [`IterCold::announce`]: the consuming stage, during a slow pull.
+    fn announce(&mut self) {
+        if self.announced.is_none() {
+            self.cur = published();
+            self.announced = Some(self.cur.load(Relaxed));
+            self.cur.store(self.id, Relaxed);
+        }
+    }
+
+    fn unannounce(&mut self) {
+        if let Some(prev) = self.announced.take() {
+            self.cur.store(prev, Relaxed);
         }
     }
 
@@ -1108,10 +1234,13 @@ impl InputCold {
         self.gap = 0;
     }
 
-    #[cold]
-    #[inline(never)]
     fn none(&mut self) {
         self.nones += 1;
+        self.exhausted();
+    }
+
+    /// The input returned `None`: its stage stops waiting for it to join.
+    fn exhausted(&mut self) {
         if !self.done {
             self.done = true;
             if let Some(l) = self.link.get() {
@@ -1150,6 +1279,10 @@ impl InputCold {
     /// countdown to the next look.
     #[inline(never)]
     fn look(&mut self) -> u32 {
+        // Left open by a pull that unwound (the panic was caught and the iterator kept).
+        if let Some(open) = self.open.take() {
+            open.abandon();
+        }
         let Some(l) = self.link.get() else {
             self.gap = u32::MAX;
             return self.gap;
@@ -1171,29 +1304,39 @@ impl InputCold {
         1
     }
 
-    /// Start of a slow pull (`next`).
+    /// Start of a slow pull (`next`): the countdown to the next look, and whether this pull
+    /// is timed (`(u32::MAX, false)` when not recording).
     #[inline(never)]
-    fn before(&mut self) {
-        self.take_gap();
-        self.look();
+    fn before(cold: Option<&mut InputCold>) -> (u32, bool) {
+        match cold {
+            Some(c) => {
+                c.take_gap();
+                let gap = c.look();
+                c.announce();
+                (gap, true)
+            }
+            None => (u32::MAX, false),
+        }
     }
 
-    /// End of a slow pull: the countdown.
+    /// End of a pull: a slow one (`pending`) or one that returned `None` (not `some`).
     #[inline(never)]
-    fn after(&mut self, some: bool) -> u32 {
+    fn after(cold: Option<&mut InputCold>, pending: bool, some: bool) {
+        let Some(c) = cold else { return };
+        c.unannounce();
         if !some {
-            self.none();
+            c.none();
         }
-        if let Some(open) = self.open.take() {
-            self.flush(self.gap);
+        if pending && let Some(open) = c.open.take() {
+            c.flush(c.gap);
             open.finish(raw());
         }
-        self.gap
     }
 
     /// A record came in at the end of a countdown (`fold`): closes a timed pull.
     #[inline(never)]
     fn in_before(&mut self) {
+        self.unannounce();
         let open = self.open.take();
         self.take_gap();
         if let Some(open) = open {
@@ -1205,6 +1348,7 @@ impl InputCold {
     /// The input was exhausted (`fold`).
     #[inline(never)]
     fn fold_end(&mut self, left: u32) {
+        self.unannounce();
         if let Some(open) = self.open.take() {
             open.finish(raw());
         }
@@ -1215,6 +1359,7 @@ impl InputCold {
     }
 
     fn finish(&mut self, left: u32) {
+        self.unannounce();
         if let Some(open) = self.open.take() {
             open.abandon();
         }
@@ -1240,31 +1385,6 @@ impl<I> StageInput<I> {
             inner,
         }
     }
-
-    #[inline(always)]
-    fn step<T>(&mut self, f: impl FnOnce(&mut I) -> Option<T>) -> Option<T> {
-        self.st.left -= 1;
-        let slow = self.st.left == 0;
-        if slow {
-            self.st.before();
-        }
-        let unwind = Unwind {
-            cur: None,
-            back: 0,
-            open: match self.st.cold.as_deref_mut() {
-                Some(c) if slow => &mut c.open,
-                _ => std::ptr::null_mut(),
-            },
-        };
-        let item = f(&mut self.inner);
-        std::mem::forget(unwind);
-        if slow {
-            self.st.after(item.is_some());
-        } else if item.is_none() {
-            self.st.none();
-        }
-        item
-    }
 }
 
 impl<I: Iterator> Iterator for StageInput<I> {
@@ -1272,7 +1392,10 @@ impl<I: Iterator> Iterator for StageInput<I> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<I::Item> {
-        self.step(Iterator::next)
+        self.st.enter();
+        let item = self.inner.next();
+        self.st.leave(&item);
+        item
     }
 
     #[inline]
@@ -1294,17 +1417,16 @@ impl<I: Iterator> Iterator for StageInput<I> {
         };
         cold.take_used(st.left);
         st.left = cold.look();
+        if st.left == 1 && cold.id != 0 {
+            cold.announce();
+        }
         let cold: *mut InputCold = cold;
         // A local countdown, which nothing else can reach: it stays in a register.
         let mut left = st.left;
         let lp = &raw mut left;
         let unwind = FoldUnwind {
-            _unwind: Unwind {
-                cur: None,
-                back: 0,
-                // SAFETY: the box outlives the fold.
-                open: unsafe { &mut (*cold).open },
-            },
+            #[cfg(feature = "alloc")]
+            _publish: None,
             left: lp,
             hot_left: &mut st.left,
         };
@@ -1335,7 +1457,10 @@ impl<I: Iterator> Iterator for StageInput<I> {
 impl<I: DoubleEndedIterator> DoubleEndedIterator for StageInput<I> {
     #[inline]
     fn next_back(&mut self) -> Option<I::Item> {
-        self.step(DoubleEndedIterator::next_back)
+        self.st.enter();
+        let item = self.inner.next_back();
+        self.st.leave(&item);
+        item
     }
 }
 
