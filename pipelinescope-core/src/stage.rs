@@ -122,14 +122,9 @@ struct StageSlot {
     exact_upstream_ticks: AtomicU64,
     /// Own time of whole calls (eager stages, construction of lazy iterators): always timed.
     call_ticks: AtomicU64,
-    /// Gaps between a record out and the next `next` call; the measured ones and their sum.
-    gaps: AtomicU64,
-    wait_samples: AtomicU64,
-    wait_ticks: AtomicU64,
-    /// Measured gaps far above the stage's usual wait (the thread lost the CPU, say): counted
-    /// once as they were, never scaled up with the sampled ones.
-    outlier_waits: AtomicU64,
-    outlier_wait_ticks: AtomicU64,
+    /// Active time of the stage's iterators: from the start of each one's first call to the
+    /// end of its last (or its drop). What their calls did not take of it is downstream wait.
+    active_ticks: AtomicU64,
     first_ticks: AtomicU64,
     first_count: AtomicU64,
     exhausted: AtomicU64,
@@ -158,11 +153,7 @@ impl Default for StageSlot {
             exact_own_ticks: AtomicU64::new(0),
             exact_upstream_ticks: AtomicU64::new(0),
             call_ticks: AtomicU64::new(0),
-            gaps: AtomicU64::new(0),
-            wait_samples: AtomicU64::new(0),
-            wait_ticks: AtomicU64::new(0),
-            outlier_waits: AtomicU64::new(0),
-            outlier_wait_ticks: AtomicU64::new(0),
+            active_ticks: AtomicU64::new(0),
             first_ticks: AtomicU64::new(0),
             first_count: AtomicU64::new(0),
             exhausted: AtomicU64::new(0),
@@ -708,11 +699,7 @@ struct Acc {
     exact_own_ticks: u64,
     exact_upstream_ticks: u64,
     call_ticks: u64,
-    gaps: u64,
-    wait_samples: u64,
-    wait_ticks: u64,
-    outlier_waits: u64,
-    outlier_wait_ticks: u64,
+    active_ticks: u64,
     first_ticks: u64,
     first_count: u64,
     exhausted: u64,
@@ -754,11 +741,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             a.exact_own_ticks += s.exact_own_ticks.load(Relaxed);
             a.exact_upstream_ticks += s.exact_upstream_ticks.load(Relaxed);
             a.call_ticks += s.call_ticks.load(Relaxed);
-            a.gaps += s.gaps.load(Relaxed);
-            a.wait_samples += s.wait_samples.load(Relaxed);
-            a.wait_ticks += s.wait_ticks.load(Relaxed);
-            a.outlier_waits += s.outlier_waits.load(Relaxed);
-            a.outlier_wait_ticks += s.outlier_wait_ticks.load(Relaxed);
+            a.active_ticks += s.active_ticks.load(Relaxed);
             a.first_ticks += s.first_ticks.load(Relaxed);
             a.first_count += s.first_count.load(Relaxed);
             a.exhausted += s.exhausted.load(Relaxed);
@@ -836,6 +819,8 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         };
         let own_ns = own_of(a);
         let upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_weighted, a);
+        // Inside the iterators' calls: their own time and their pulls from upstream.
+        let inside_ns = own_ns.saturating_sub(ns(a.call_ticks)) + upstream_ns;
         out.push(StageStats {
             name: site.name.to_string(),
             module: site.module.to_string(),
@@ -848,12 +833,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             records_out: a.records_out,
             own_ns,
             upstream_ns,
-            downstream_wait_ns: ns(a.outlier_wait_ticks)
-                + scaled(
-                    a.wait_ticks,
-                    a.gaps.saturating_sub(a.outlier_waits),
-                    a.wait_samples,
-                ) as u64,
+            downstream_wait_ns: ns(a.active_ticks).saturating_sub(inside_ns),
             own_per_record: Percentiles::from_hdr(&h, min, max, mean),
             own_histogram: Histogram::from_hdr(&h),
             first_record_ns: ns(a.first_ticks).checked_div(a.first_count).unwrap_or(0),

@@ -74,6 +74,15 @@ fn own_times_add_up_to_the_wall_time() {
     assert!((20_000..26_000).contains(&gp), "gen p50 {gp}");
     assert!((40_000..50_000).contains(&wp), "work p50 {wp}");
     assert!(s.own_ns >= 5_000_000, "{}", s.own_ns);
+    // The generator's active time (from its first call to its last) is its own time plus
+    // the wait for its consumer: the 500 records of 20 + 40 us, within the run.
+    let active = g.own_ns + g.upstream_ns + g.downstream_wait_ns;
+    assert!(
+        (500 * 60_000..=wall).contains(&active),
+        "gen own {} wait {} wall {wall}",
+        g.own_ns,
+        g.downstream_wait_ns
+    );
     // Work's upstream time is the generator's time.
     let up = w.upstream_ns as f64 / g.own_ns as f64;
     assert!((0.95..1.5).contains(&up), "upstream/gen own {up}");
@@ -100,19 +109,28 @@ fn fast_source(n: u32) -> impl Iterator<Item = u32> {
 #[test]
 fn slow_consumer_shows_as_downstream_wait() {
     let _turn = serial();
+    let t = Instant::now();
     let mut n = 0;
     for _ in fast_source(200) {
         spin(Duration::from_micros(100));
         n += 1;
     }
+    let wall = t.elapsed().as_nanos() as u64;
     assert_eq!(n, 200);
     let s = stage_named("wait_fast_source");
-    // 199 gaps between a record out and the next request (the last record is followed by the
-    // final `next` that returns None: 200 gaps in all).
+    // 200 gaps between a record out and the next request (the last record is followed by the
+    // final `next` that returns None), each at least the 100 us spin, and all of them inside
+    // the loop: the wait is the consumer's time, neither less nor more.
     assert!(
-        s.downstream_wait_ns >= 199 * 100_000,
+        s.downstream_wait_ns >= 200 * 100_000,
         "{}",
         s.downstream_wait_ns
+    );
+    assert!(
+        s.downstream_wait_ns + s.own_ns <= wall,
+        "wait {} own {} wall {wall}",
+        s.downstream_wait_ns,
+        s.own_ns
     );
     assert!(
         s.own_ns * 100 < s.downstream_wait_ns,

@@ -263,11 +263,6 @@ fn timing_overhead(pulls: u32) -> u64 {
     call + pull * u64::from(pulls)
 }
 
-/// Exponential smoothing by a quarter: the newest value counts for a quarter.
-fn smooth(avg: u64, x: u64) -> u64 {
-    if avg == 0 { x } else { avg - avg / 4 + x / 4 }
-}
-
 // ---- the output ----------------------------------------------------------------------------
 
 /// A lazy stage's output iterator: forwards to the stage's iterator, counts its records and
@@ -323,8 +318,6 @@ enum Next {
     Sample,
     /// The inputs were armed: time the call once they have all joined.
     Armed,
-    /// The previous call was timed and handed a record out: read the downstream wait.
-    Follow,
 }
 
 /// The rest of an output's state, touched by slow calls only.
@@ -363,14 +356,15 @@ struct IterCold {
     hist_outs: u64,
     /// Own time of the last sampled record: the records after it are held at this value.
     last_own: Option<u64>,
-    /// Clock reading when the last timed call handed a record out.
-    last_out: u64,
-    /// The wait to read next is the one after the stage's first record.
-    first_wait: bool,
-    /// Smoothed span of the timed calls and of the wait after them, in ticks: the cycle time
-    /// that sets the sampling interval.
-    span_avg: u64,
-    wait_avg: u64,
+    /// Clock reading up to which the iterator's active time (from the start of its first call
+    /// to the end of its last) is counted; 0 before the first call and once it is exhausted.
+    mark: u64,
+    /// Ticks per call over the last sampling interval (active time over calls): the cycle
+    /// time that sets the next interval.
+    cycle: u64,
+    /// A `fold` closed a timed call at a record out: the closure's return starts the next
+    /// interval.
+    scheduled: bool,
 }
 
 impl IterHot {
@@ -491,10 +485,9 @@ impl IterCold {
             timed_at: 0,
             hist_outs: 0,
             last_own: None,
-            last_out: 0,
-            first_wait: false,
-            span_avg: 0,
-            wait_avg: 0,
+            mark: 0,
+            cycle: 0,
+            scheduled: false,
         }
     }
 
@@ -531,7 +524,27 @@ impl IterCold {
 
     fn none(&mut self) {
         self.nones += 1;
-        self.done = true;
+        if !self.done {
+            self.done = true;
+            // The end of its active time.
+            if self.mark != 0
+                && let Some(t) = local()
+            {
+                // SAFETY: owning thread, no other borrow alive.
+                let owner = unsafe { t.owner() };
+                self.active_until(t.slot(owner, self.id), raw());
+            }
+            self.mark = 0;
+        }
+    }
+
+    /// Adds the active time up to `now`: the time from the start of the iterator's first call to
+    /// the end of its last, of which whatever its calls did not take is downstream wait.
+    fn active_until(&mut self, s: &StageSlot, now: u64) {
+        if self.mark != 0 {
+            bump(&s.active_ticks, now.saturating_sub(self.mark));
+            self.mark = now;
+        }
     }
 
     /// Forgets a timed call left open by a call that unwound (the panic was caught and the
@@ -561,10 +574,9 @@ impl IterCold {
         }
     }
 
-    /// After a timed call (and its wait): when to time the next one. Returns the countdown.
+    /// After a timed call: when to time the next one. Returns the countdown.
     fn schedule(&mut self) -> u32 {
-        let cycle = self.span_avg.saturating_add(self.wait_avg);
-        let gap = timing_gap(cycle).min(MAX_GAP);
+        let gap = timing_gap(self.cycle).min(MAX_GAP);
         if self.every || gap <= 2 {
             self.next = Next::Every;
             if let Some(l) = self.link.get() {
@@ -607,32 +619,6 @@ impl IterCold {
                 self.tries += 1;
                 None
             }
-            Next::Follow => None,
-        }
-    }
-
-    /// The downstream wait since the last timed record out, read at `now`.
-    fn follow(&mut self, now: u64) {
-        let w = now.saturating_sub(self.last_out);
-        self.last_out = 0;
-        // The wait after the first record holds the downstream stages' own start (their first
-        // calls, exact and slow): it stands for itself, not for the records after it, and
-        // does not set the sampling rate.
-        let first = std::mem::take(&mut self.first_wait);
-        if !first {
-            self.wait_avg = smooth(self.wait_avg, w);
-        }
-        let Some(t) = local() else { return };
-        // SAFETY: owning thread, no other borrow alive.
-        let owner = unsafe { t.owner() };
-        let s = t.slot(owner, self.id);
-        let (total, count) = (s.wait_ticks.load(Relaxed), s.wait_samples.load(Relaxed));
-        if first || is_outlier(w, total, count) {
-            bump(&s.outlier_wait_ticks, w);
-            bump(&s.outlier_waits, 1);
-        } else {
-            bump(&s.wait_ticks, w);
-            bump(&s.wait_samples, 1);
         }
     }
 
@@ -686,22 +672,11 @@ impl IterCold {
 
     /// Start of a slow `next` call.
     fn start(&mut self) {
-        // The wait after a timed record out ends now, before any bookkeeping.
-        let now = (self.next == Next::Follow).then(raw);
         self.forget_stale();
         self.take_gap();
         self.settle();
         self.announce();
-        let kind = if let Some(now) = now {
-            // After a timed record out: the wait since, then the schedule (which may time
-            // this call too, when every call is).
-            self.follow(now);
-            self.schedule();
-            (self.next == Next::Every).then_some(true)
-        } else {
-            self.timed_kind()
-        };
-        self.open = kind.and_then(Open::start);
+        self.open = self.timed_kind().and_then(Open::start);
         // The hot countdown is at 1 until the call ends: should it unwind, the next call is slow
         // and counts this gap of one.
         self.resume = self.gap.max(1);
@@ -714,13 +689,6 @@ impl IterCold {
             let t1 = raw();
             self.unannounce();
             self.close(open, t1, some);
-            if some {
-                self.next = Next::Follow;
-                let gap = self.set_gap(1);
-                // The wait starts once the bookkeeping is done.
-                self.last_out = raw();
-                return gap;
-            }
             return self.schedule();
         }
         self.unannounce();
@@ -745,6 +713,17 @@ impl IterCold {
         let total = self.calls;
         let weight = total.saturating_sub(self.timed_at).max(1);
         self.timed_at = total;
+        // The active time since the last timed call, over the calls in it: the cycle time.
+        if first {
+            self.mark = t1.saturating_sub(span).max(1);
+        }
+        let since = self.mark;
+        self.active_until(s, t1);
+        self.cycle = if first {
+            span
+        } else {
+            t1.saturating_sub(since) / weight
+        };
         let outlier = !exact
             && is_outlier(
                 own,
@@ -773,13 +752,7 @@ impl IterCold {
             if first {
                 bump(&s.first_ticks, span);
                 bump(&s.first_count, 1);
-                self.first_wait = true;
             }
-        }
-        if first {
-            self.span_avg = span;
-        } else if !outlier {
-            self.span_avg = smooth(self.span_avg, span);
         }
         // The current call is in `calls` already; none of the next gap is.
         self.flush(t, s, self.gap);
@@ -792,7 +765,6 @@ impl IterCold {
         bump(&s.calls, total - self.flushed_calls);
         let new_out = outs - self.flushed_out;
         bump(&s.records_out, new_out);
-        bump(&s.gaps, new_out);
         if new_out > 0 && self.cons != 0 && self.cons != self.id {
             // SAFETY: owning thread, no other borrow alive.
             let owner = unsafe { t.owner() };
@@ -826,10 +798,8 @@ impl IterCold {
             bump(&s.exhausted, 1);
         } else {
             bump(&s.dropped, 1);
-            // The last record out was never followed by another call.
-            if outs > 0 {
-                bump(&s.gaps, u64::MAX);
-            }
+            // Dropped before the end: it was waiting until now.
+            self.active_until(s, raw());
         }
     }
 
@@ -843,28 +813,16 @@ impl IterCold {
         if self.id == 0 {
             return left;
         }
-        // A wait after a timed record out ends now (a fold after `next` calls).
-        let now = (self.next == Next::Follow).then(raw);
         self.forget_stale();
         self.settle();
-        let left = self.fold_countdown(left, now);
+        let left = self.fold_countdown(left);
         if left == 1 {
             self.announce();
         }
         left
     }
 
-    fn fold_countdown(&mut self, left: u32, now: Option<u64>) -> u32 {
-        if let Some(now) = now {
-            self.take_used(left);
-            self.follow(now);
-            self.schedule();
-            if self.next == Next::Every {
-                self.open = Open::start(true);
-                return self.set_gap(1);
-            }
-            return self.gap;
-        }
+    fn fold_countdown(&mut self, left: u32) -> u32 {
         if self.next == Next::First || (self.next == Next::Every && left == 1) {
             // The countdown now counts the calls that end in a record out.
             self.take_used(left);
@@ -885,9 +843,8 @@ impl IterCold {
         self.unannounce();
         if let Some(open) = self.open.take() {
             self.close(open, t1, true);
-            self.next = Next::Follow;
-            // The wait starts once the bookkeeping is done.
-            self.last_out = raw();
+            self.schedule();
+            self.scheduled = true;
         }
     }
 
@@ -898,12 +855,10 @@ impl IterCold {
         if self.id == 0 {
             return self.set_gap(u32::MAX);
         }
-        let exact = if self.next == Next::Follow {
-            // The closure's run was the wait for the next call.
-            self.follow(raw());
-            let gap = self.schedule();
+        let exact = if std::mem::take(&mut self.scheduled) {
+            // After a timed call: the interval `out_before` scheduled, or the next call timed.
             if self.next != Next::Every {
-                return gap;
+                return self.gap;
             }
             Some(true)
         } else {
