@@ -215,25 +215,6 @@ impl Drop for Unwind {
     }
 }
 
-/// Hands a `fold`'s local countdown back to the wrapper when the fold unwinds, so that the
-/// records counted before the panic are counted (and, for an output, puts the published stage
-/// back). Inlined into the landing pad, it leaves the countdown a plain local that lives in a
-/// register.
-struct FoldUnwind {
-    left: *const u32,
-    hot_left: *mut u32,
-    #[cfg(feature = "alloc")]
-    _publish: Option<Unwind>,
-}
-
-impl Drop for FoldUnwind {
-    #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: both point to locals of the unwinding fold that outlive this guard.
-        unsafe { *self.hot_left = *self.left };
-    }
-}
-
 /// What timing puts inside a timed call's own time, in ticks, when `pulls` timed pulls (or
 /// nested stage calls) closed inside it: the call's own clock readings and frame, and the part
 /// of each pull's readings that falls outside the pull's span. Measured once per process by
@@ -969,17 +950,13 @@ impl<I: Iterator> Iterator for StageIter<I> {
         let (cur, id, back) = (st.cur, st.id, st.back);
         #[cfg(feature = "alloc")]
         cur.store(id, Relaxed);
-        // A local countdown, which nothing else can reach: it stays in a register.
-        let mut left = st.left;
-        let lp = &raw mut left;
-        let unwind = FoldUnwind {
-            #[cfg(feature = "alloc")]
-            _publish: Some(Unwind { cur, back }),
-            left: lp,
-            hot_left: &mut st.left,
-        };
+        #[cfg(feature = "alloc")]
+        let unwind = Unwind { cur, back };
+        // The countdown stays in `st`, a local of this fold: should the fold unwind, `st` drops
+        // with the records counted so far (a guard writing a register copy back costs more).
+        let lp: *mut u32 = &mut st.left;
         let acc = inner.fold(init, |acc, item| {
-            // SAFETY: `lp` points to the fold's local countdown.
+            // SAFETY: `lp` points into `st`, which outlives the fold.
             let left = unsafe { &mut *lp };
             *left -= 1;
             let slow = *left == 0;
@@ -998,9 +975,11 @@ impl<I: Iterator> Iterator for StageIter<I> {
             }
             acc
         });
-        std::mem::forget(unwind);
         #[cfg(feature = "alloc")]
-        cur.store(back, Relaxed);
+        {
+            std::mem::forget(unwind);
+            cur.store(back, Relaxed);
+        }
         // SAFETY: as above.
         unsafe { (*cold).fold_end(*lp) };
         st.left = 0;
@@ -1376,17 +1355,10 @@ impl<I: Iterator> Iterator for StageInput<I> {
             cold.announce();
         }
         let cold: *mut InputCold = cold;
-        // A local countdown, which nothing else can reach: it stays in a register.
-        let mut left = st.left;
-        let lp = &raw mut left;
-        let unwind = FoldUnwind {
-            #[cfg(feature = "alloc")]
-            _publish: None,
-            left: lp,
-            hot_left: &mut st.left,
-        };
+        // As in `StageIter::fold`, the countdown stays in `st`.
+        let lp: *mut u32 = &mut st.left;
         let acc = inner.fold(init, |acc, item| {
-            // SAFETY: `lp` points to the fold's local countdown.
+            // SAFETY: `lp` points into `st`, which outlives the fold.
             let left = unsafe { &mut *lp };
             *left -= 1;
             let slow = *left == 0;
@@ -1401,7 +1373,6 @@ impl<I: Iterator> Iterator for StageInput<I> {
             }
             acc
         });
-        std::mem::forget(unwind);
         // SAFETY: as above.
         unsafe { (*cold).fold_end(*lp) };
         st.left = 0;
