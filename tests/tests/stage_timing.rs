@@ -120,9 +120,10 @@ fn slow_consumer_shows_as_downstream_wait() {
     let s = stage_named("wait_fast_source");
     // 200 gaps between a record out and the next request (the last record is followed by the
     // final `next` that returns None), each at least the 100 us spin, and all of them inside
-    // the loop: the wait is the consumer's time, neither less nor more.
+    // the loop: the wait is the consumer's time, neither less nor more. (One gap of margin:
+    // the stage clock and `Instant` are calibrated apart.)
     assert!(
-        s.downstream_wait_ns >= 200 * 100_000,
+        s.downstream_wait_ns >= 199 * 100_000,
         "{}",
         s.downstream_wait_ns
     );
