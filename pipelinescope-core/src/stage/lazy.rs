@@ -18,14 +18,20 @@
 //! at random intervals of at most [`MAX_GAP`] calls. A timed call's own time is its span less
 //! the pulls from upstream made inside it, which the stage's inputs time while their stage asks
 //! them to: the output arms the link, each input looks at it on its next slow pull (every
-//! `poll` pulls), and the output times a call once every live input has joined (or after a few
-//! tries). A sampled call stands for the calls since the previous timed one: the stage's own
-//! time is the exact calls as they were plus the other calls at the weighted mean of the
+//! `poll` pulls) and from then on at every pull, and the output times a call once every live
+//! input has joined (or after a few tries); the joined inputs time the pulls made while that
+//! call is open. A sampled call stands for the calls since the previous timed one: the stage's
+//! own time is the exact calls as they were plus the other calls at the weighted mean of the
 //! sampled ones, and the per-record histogram holds each sampled record with that weight, so
 //! that it counts every record out.
 //!
-//! The call after a timed one that handed a record out reads the clock on entry: the gap is a
-//! sample of the downstream wait.
+//! Downstream wait is not sampled: an iterator's active time (from the start of its first call
+//! to the end of its last) is counted exactly, and whatever its calls did not take of it was
+//! spent waiting for the consumer.
+//!
+//! In a `fold`, a call runs from the return of the consumer's closure to the next record handed
+//! to it. The decision to time the next call is taken as a record arrives; the clock is read
+//! when the consumer returns, by the wrappers counted in `AWAITING`.
 
 use super::{
     EAGER, StageSite, StageSlot, StageThread, bump, is_outlier, local, recording, timing_gap,
@@ -90,7 +96,7 @@ pub struct StageLink(Option<Arc<Link>>);
 
 struct Link {
     id: u32,
-    /// Inputs time their pulls while set.
+    /// Inputs look at every pull while set (and time those made while `timing`).
     armed: AtomicBool,
     /// Bumped each time the output arms the link; each input joins an epoch once.
     epoch: AtomicU32,
@@ -100,6 +106,8 @@ struct Link {
     live: AtomicU32,
     /// Pulls between two looks at `armed` by an input that is not timing.
     poll: AtomicU32,
+    /// A timed call of the output is open: armed inputs time their pulls while it is.
+    timing: AtomicBool,
 }
 
 /// Adds to a counter of a link: only the thread using the stage writes it.
@@ -124,6 +132,7 @@ impl StageLink {
             joined: AtomicU32::new(0),
             live: AtomicU32::new(0),
             poll: AtomicU32::new(1),
+            timing: AtomicBool::new(false),
         })))
     }
 
@@ -567,6 +576,20 @@ impl IterCold {
     fn forget_stale(&mut self) {
         if let Some(open) = self.open.take() {
             open.abandon();
+            self.set_timing(false);
+        }
+    }
+
+    /// Opens a timed call (`exact`: counted as itself); the armed inputs time their pulls
+    /// while it is open.
+    fn open_call(&mut self, exact: bool) {
+        self.open = Open::start(exact);
+        self.set_timing(self.open.is_some());
+    }
+
+    fn set_timing(&self, on: bool) {
+        if let Some(l) = self.link.get() {
+            l.timing.store(on, Relaxed);
         }
     }
 
@@ -691,7 +714,9 @@ impl IterCold {
         self.take_gap();
         self.settle();
         self.announce();
-        self.open = self.timed_kind().and_then(Open::start);
+        if let Some(exact) = self.timed_kind() {
+            self.open_call(exact);
+        }
         // The hot countdown is at 1 until the call ends: should it unwind, the next call is slow
         // and counts this gap of one.
         self.resume = self.gap.max(1);
@@ -717,6 +742,7 @@ impl IterCold {
 
     /// Records the timed call `open`, ended at `t1`.
     fn close(&mut self, open: Open, t1: u64, some: bool) {
+        self.set_timing(false);
         let (t, exact) = (open.t, open.exact);
         let (span, child, nested) = open.finish_nested(t1);
         let first = self.next == Next::First;
@@ -795,9 +821,7 @@ impl IterCold {
     fn finish(&mut self, left: u32) {
         self.unannounce();
         self.stop_waiting();
-        if let Some(open) = self.open.take() {
-            open.abandon();
-        }
+        self.forget_stale();
         let Some(t) = local() else { return };
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
@@ -842,7 +866,7 @@ impl IterCold {
         if self.next == Next::First || (self.next == Next::Every && left == 1) {
             // The countdown now counts the calls that end in a record out.
             self.take_used(left);
-            self.open = Open::start(true);
+            self.open_call(true);
             return self.set_gap(1);
         }
         left
@@ -884,7 +908,7 @@ impl IterCold {
     #[inline(never)]
     fn out_after(&mut self) {
         if let Some(exact) = self.stop_waiting() {
-            self.open = Open::start(exact);
+            self.open_call(exact);
         }
     }
 
@@ -1244,8 +1268,8 @@ impl InputCold {
         }
     }
 
-    /// A look at the link: whether the stage asks for timed pulls (joining its current epoch
-    /// if so). Sets the countdown to the next look.
+    /// A look at the link: whether the stage is armed (joining its current epoch if so; the
+    /// input then looks at every pull). Sets the countdown to the next look.
     fn join(&mut self) -> bool {
         let Some(l) = self.link.get() else {
             self.gap = u32::MAX;
@@ -1264,15 +1288,20 @@ impl InputCold {
         true
     }
 
-    /// A look at the link as a pull starts: opens a timed pull if the stage asks. The
-    /// countdown to the next look.
+    /// Whether the stage's timed call is open: a pull now is timed.
+    fn timing(&self) -> bool {
+        self.link.get().is_some_and(|l| l.timing.load(Relaxed))
+    }
+
+    /// A look at the link as a pull starts: opens a timed pull if the stage's timed call is
+    /// open. The countdown to the next look (every pull while the stage is armed).
     #[inline(never)]
     fn look(&mut self) -> u32 {
         // Left open by a pull that unwound (the panic was caught and the iterator kept).
         if let Some(open) = self.open.take() {
             open.abandon();
         }
-        if self.join() {
+        if self.join() && self.timing() {
             self.open = Open::start(false);
         }
         self.gap
@@ -1333,7 +1362,9 @@ impl InputCold {
     fn in_after(&mut self) {
         if std::mem::take(&mut self.awaiting) {
             awaiting_add(u32::MAX);
-            self.open = Open::start(false);
+            if self.timing() {
+                self.open = Open::start(false);
+            }
         }
     }
 
