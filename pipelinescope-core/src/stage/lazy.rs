@@ -4,11 +4,17 @@
 //! # What a record costs
 //!
 //! Per record, a wrapper counts down to its next slow call (one decrement and a branch on a field
-//! of the wrapper) and the output wrapper publishes which stage the thread is in (two stores to
-//! the thread's own `current_stage`, for the resource sampler and the allocation tracker).
-//! No clock, no thread-local lookup, nothing shared written. Records in and out are not counted
-//! one by one: they are the calls the countdowns went through, less the calls that returned
-//! `None`, added to the thread's figures at the slow calls and when the wrapper drops.
+//! of the wrapper), and after its inner call tests whether the call was slow or returned `None`
+//! (`next`), or whether some wrapper waits for the consumer to return (`fold`: one thread-local
+//! load). No clock, nothing shared written. Records in and out are not counted one by one: they
+//! are the calls the countdowns went through, less the calls that returned `None`, added to the
+//! thread's figures at the slow calls and when the wrapper drops.
+//!
+//! With the `alloc` feature the output also publishes which stage the thread is in on every
+//! record (two stores to the thread's `current_stage`), so that the allocation tracker charges
+//! each allocation to the stage running. Without it a stage publishes itself only during its
+//! slow calls and first pulls, which is enough for a stage to learn, on its first call, which
+//! stage pulls it (the pipeline's edges).
 //!
 //! # What is timed
 //!
