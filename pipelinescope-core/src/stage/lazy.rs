@@ -299,10 +299,6 @@ pub struct StageIter<I> {
 struct IterHot {
     /// Calls until the next slow one, this one included.
     left: u32,
-    /// A slow call is in progress: its end goes to the cold state. Read after the inner call
-    /// rather than carried in a local, so that the compiler cannot tell it from the countdown's
-    /// test and copy the whole inner chain into a slow and a fast version of the call.
-    pending: bool,
     /// Publication (with the `alloc` feature only, see the module docs): where the thread
     /// publishes its current stage, this stage's id (0 when not recording), and the stage the
     /// thread is back in after a call.
@@ -379,6 +375,10 @@ struct IterCold {
     cycle: u64,
     /// A `fold` waits for its consumer to return to open a timed call (exactly or not).
     awaiting: Option<bool>,
+    /// A slow `next` call is in progress: its end comes here. Kept here rather than in the hot
+    /// state: there the compiler follows it through the loop, knows it is false on the fast
+    /// path, and copies the inner chain into a slow and a fast version of the call.
+    pending: bool,
 }
 
 impl IterHot {
@@ -400,7 +400,6 @@ impl IterHot {
         let _quiet = crate::alloc::quiet_here();
         IterHot {
             left: cold.gap,
-            pending: false,
             #[cfg(feature = "alloc")]
             id: cold.id,
             back: 0,
@@ -412,7 +411,6 @@ impl IterHot {
     fn off(cur: &'static AtomicU32) -> IterHot {
         IterHot {
             left: u32::MAX,
-            pending: false,
             #[cfg(feature = "alloc")]
             id: 0,
             back: 0,
@@ -428,8 +426,7 @@ impl IterHot {
         if self.left == 0 {
             // Should the call unwind, the next one is slow again.
             self.left = 1;
-            self.pending = IterCold::before(self.cold.as_deref_mut());
-            if !self.pending {
+            if !IterCold::before(self.cold.as_deref_mut()) {
                 self.left = u32::MAX;
             }
             #[cfg(feature = "alloc")]
@@ -456,10 +453,8 @@ impl IterHot {
         }
         #[cfg(not(feature = "alloc"))]
         let Call {} = call;
-        if self.pending | item.is_none() {
-            let pending = std::mem::take(&mut self.pending);
-            self.left =
-                IterCold::after(self.cold.as_deref_mut(), pending, item.is_some(), self.left);
+        if self.cold.as_deref().is_some_and(|c| c.pending) | item.is_none() {
+            self.left = IterCold::after(self.cold.as_deref_mut(), item.is_some(), self.left);
         }
     }
 
@@ -502,6 +497,7 @@ impl IterCold {
             mark: 0,
             cycle: 0,
             awaiting: None,
+            pending: false,
         }
     }
 
@@ -697,6 +693,7 @@ impl IterCold {
         match cold {
             Some(c) => {
                 c.start();
+                c.pending = true;
                 true
             }
             None => false,
@@ -706,12 +703,16 @@ impl IterCold {
     /// End of a call of the output whose countdown is at `left`: a slow call (`pending`) or one
     /// that returned `None` (not `some`). The countdown.
     #[inline(never)]
-    fn after(cold: Option<&mut IterCold>, pending: bool, some: bool, left: u32) -> u32 {
+    fn after(cold: Option<&mut IterCold>, some: bool, left: u32) -> u32 {
         let Some(c) = cold else { return left };
         if !some {
             c.none();
         }
-        if pending { c.end(some) } else { left }
+        if std::mem::take(&mut c.pending) {
+            c.end(some)
+        } else {
+            left
+        }
     }
 
     /// Start of a slow `next` call.
@@ -1107,8 +1108,6 @@ pub struct StageInput<I> {
 /// What a [`StageInput`] touches on every pull (see [`IterHot`] for why it is split).
 struct InputHot {
     left: u32,
-    /// A timed pull is in progress (see [`IterHot::pending`]).
-    pending: bool,
     /// None when not recording.
     cold: Option<Box<InputCold>>,
 }
@@ -1136,6 +1135,8 @@ struct InputCold {
     epoch: u32,
     /// A `fold` waits for its consumer to return to open a timed pull (see [`AWAITING`]).
     awaiting: bool,
+    /// A slow pull is in progress (see [`IterCold::pending`]).
+    pending: bool,
     done: bool,
     /// The timed pull in progress.
     open: Option<Open>,
@@ -1150,7 +1151,6 @@ impl InputHot {
         let Some(l) = link.get() else {
             return InputHot {
                 left: u32::MAX,
-                pending: false,
                 cold: None,
             };
         };
@@ -1159,7 +1159,6 @@ impl InputHot {
         let _quiet = crate::alloc::quiet_here();
         InputHot {
             left: 1,
-            pending: false,
             cold: Some(Box::new(InputCold::new(l.id, link.clone()))),
         }
     }
@@ -1169,18 +1168,15 @@ impl InputHot {
     fn enter(&mut self) {
         self.left = self.left.wrapping_sub(1);
         if self.left == 0 {
-            let (left, timed) = InputCold::before(self.cold.as_deref_mut());
-            self.left = left;
-            self.pending = timed;
+            self.left = InputCold::before(self.cold.as_deref_mut());
         }
     }
 
     /// End of a pull that returned `item`: a timed pull, or a `None`, goes to the cold state.
     #[inline(always)]
     fn leave<T>(&mut self, item: &Option<T>) {
-        if self.pending | item.is_none() {
-            let pending = std::mem::take(&mut self.pending);
-            InputCold::after(self.cold.as_deref_mut(), pending, item.is_some());
+        if self.cold.as_deref().is_some_and(|c| c.pending) | item.is_none() {
+            InputCold::after(self.cold.as_deref_mut(), item.is_some());
         }
     }
 }
@@ -1197,6 +1193,7 @@ impl InputCold {
             flushed_in: 0,
             epoch: 0,
             awaiting: false,
+            pending: false,
             done: false,
             open: None,
             cur: &NOWHERE,
@@ -1313,25 +1310,27 @@ impl InputCold {
         self.gap
     }
 
-    /// Start of a slow pull (`next`): the countdown to the next look, and whether this pull
-    /// is timed (`(u32::MAX, false)` when not recording).
+    /// Start of a slow pull (`next`): the countdown to the next look (`u32::MAX` when not
+    /// recording). The pull's end comes to [`InputCold::after`].
     #[inline(never)]
-    fn before(cold: Option<&mut InputCold>) -> (u32, bool) {
+    fn before(cold: Option<&mut InputCold>) -> u32 {
         match cold {
             Some(c) => {
                 c.take_gap();
                 let gap = c.look();
                 c.announce();
-                (gap, true)
+                c.pending = true;
+                gap
             }
-            None => (u32::MAX, false),
+            None => u32::MAX,
         }
     }
 
     /// End of a pull: a slow one (`pending`) or one that returned `None` (not `some`).
     #[inline(never)]
-    fn after(cold: Option<&mut InputCold>, pending: bool, some: bool) {
+    fn after(cold: Option<&mut InputCold>, some: bool) {
         let Some(c) = cold else { return };
+        let pending = std::mem::take(&mut c.pending);
         c.unannounce();
         if !some {
             c.none();
