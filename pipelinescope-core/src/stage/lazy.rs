@@ -1512,3 +1512,53 @@ impl<I: std::fmt::Debug> std::fmt::Debug for StageInput<I> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::StageKind;
+    use std::time::{Duration, Instant};
+
+    static SLOW_OUT: StageSite = StageSite::new("lazy_test_slow_out", "t", "f", 1, StageKind::Lazy);
+    static SLOW_IN: StageSite = StageSite::new("lazy_test_slow_in", "t", "f", 2, StageKind::Lazy);
+
+    fn spin(d: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < d {
+            std::hint::spin_loop();
+        }
+    }
+
+    fn awaiting() -> u32 {
+        AWAITING.with(Cell::get)
+    }
+
+    /// A stage slow enough to be timed on every call (60 us a record) waits for its consumer on
+    /// every record, and so does its input; a consumer that panics leaves no wrapper counted as
+    /// waiting, or every fold on the thread would take its slow path from then on.
+    #[test]
+    fn a_panicking_consumer_leaves_no_wrapper_waiting() {
+        std::thread::spawn(|| {
+            let r = std::panic::catch_unwind(|| {
+                let link = StageLink::new(&SLOW_OUT);
+                let input = StageInput::new(&link, 0..100u32);
+                let out = StageIter::with_inputs(
+                    &SLOW_OUT,
+                    link,
+                    input.inspect(|_| spin(Duration::from_micros(60))),
+                );
+                out.for_each(|x| {
+                    assert!(x < 20, "boom");
+                });
+            });
+            assert!(r.is_err());
+            assert_eq!(awaiting(), 0);
+            // And the thread folds normally afterwards: every record counted.
+            let n = StageIter::new(&SLOW_IN, 0..50u32).fold(0, |n, _| n + 1);
+            assert_eq!(n, 50);
+            assert_eq!(awaiting(), 0);
+        })
+        .join()
+        .unwrap();
+    }
+}
