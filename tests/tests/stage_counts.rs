@@ -114,3 +114,50 @@ fn eager_and_lazy_forms_agree() {
         .map(|e| e.records);
     assert_eq!(edge, Some(2_500));
 }
+
+#[stage("late_source")]
+fn late_source(n: u64) -> impl Iterator<Item = u64> {
+    0..n
+}
+
+/// Hands out a header record before it first pulls from its input.
+#[stage("late_header")]
+fn with_header(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    std::iter::once(u64::MAX).chain(input)
+}
+
+#[stage("late_fold_source")]
+fn late_fold_source(n: u64) -> impl Iterator<Item = u64> {
+    0..n
+}
+
+#[stage("late_fold_header")]
+fn with_fold_header(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    std::iter::once(u64::MAX).chain(input)
+}
+
+/// The upstream's first call comes after the stage's first record, in a call that is not the
+/// stage's first: the edge is still found (the input names its stage on its first pull), and its
+/// records are the upstream's records out. Both with `next` and with `fold`.
+#[test]
+fn an_upstream_first_pulled_late_still_has_its_edge() {
+    let mut n = 0;
+    for _ in with_header(late_source(500)) {
+        n += 1;
+    }
+    assert_eq!(n, 501);
+    assert_eq!(with_fold_header(late_fold_source(700)).count(), 701);
+    let h = stage_named("late_header");
+    assert_eq!((h.records_in, h.records_out), (500, 501));
+    let h = stage_named("late_fold_header");
+    assert_eq!((h.records_in, h.records_out), (700, 701));
+    let p = pipelinescope::snapshot();
+    let edge = |a: &str, b: &str| {
+        p.pipeline_edges
+            .iter()
+            .find(|e| e.from == a && e.to == b)
+            .map(|e| e.records)
+    };
+    assert_eq!(edge("late_source", "late_header"), Some(500));
+    assert_eq!(edge("late_fold_source", "late_fold_header"), Some(700));
+}

@@ -1448,8 +1448,12 @@ impl<I: Iterator> Iterator for StageInput<I> {
         };
         cold.take_used(st.left);
         st.left = cold.look();
-        if st.left == 1 && cold.id != 0 {
+        // Before the input's first record, its stage is announced, so that a stage first pulled
+        // here learns who pulls it; the first record is then a slow one, which ends that.
+        if (st.left == 1 || cold.pulls == 0) && cold.id != 0 {
             cold.announce();
+            st.left = 1;
+            cold.gap = 1;
         }
         let cold: *mut InputCold = cold;
         // As in `StageIter::fold`, the countdown stays in `st`.
