@@ -261,6 +261,8 @@ pub struct StageStats {
     /// Time spent pulling records from upstream stages.
     pub upstream_ns: u64,
     /// Time between handing a record out and being asked for the next one: the consumer's time.
+    /// Lazy stages: the iterators' active time (from the start of the first call to the end of
+    /// the last, or the drop) less the time inside their calls.
     pub downstream_wait_ns: u64,
     /// Own time per record handed out (lazy: the own time of the call that handed it out, from
     /// the timed records, each standing for the records since the previous one; eager: the
