@@ -73,7 +73,9 @@ fn own_times_add_up_to_the_wall_time() {
     let (gp, wp) = (g.own_per_record.p50_ns, w.own_per_record.p50_ns);
     assert!((20_000..26_000).contains(&gp), "gen p50 {gp}");
     assert!((40_000..50_000).contains(&wp), "work p50 {wp}");
-    assert!(s.own_ns >= 5_000_000, "{}", s.own_ns);
+    // (Half a percent of margin: the stage clock and the `Instant` the spin reads are
+    // calibrated apart.)
+    assert!(s.own_ns >= 4_975_000, "{}", s.own_ns);
     // The generator's active time (from its first call to its last) is its own time plus
     // the wait for its consumer: the 500 records of 20 + 40 us, within the run.
     let active = g.own_ns + g.upstream_ns + g.downstream_wait_ns;
