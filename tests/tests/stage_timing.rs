@@ -246,7 +246,8 @@ fn a_slow_first_record_is_charged_once() {
     let s = stage_named("cold_start");
     assert_eq!(s.records_out, 5_000);
     let own_ms = s.own_ns as f64 / 1e6;
-    assert!((20.0..45.0).contains(&own_ms), "{own_ms} ms");
+    // (From 19.9: the stage clock and the `Instant` the spin reads are calibrated apart.)
+    assert!((19.9..45.0).contains(&own_ms), "{own_ms} ms");
 }
 
 #[stage("regime_change")]
