@@ -1318,8 +1318,11 @@ impl InputCold {
             Some(c) => {
                 c.take_gap();
                 let gap = c.look();
-                c.announce();
-                c.pending = true;
+                // The first pull names the consuming stage to the upstream's first call.
+                if c.pulls == 1 {
+                    c.announce();
+                }
+                c.pending = c.open.is_some() || c.announced.is_some();
                 gap
             }
             None => u32::MAX,
