@@ -1,7 +1,8 @@
 //! What `#[stage]` costs per record: a bare iterator chain against the same chain with every
 //! step a stage, and the 50,000-record sensor pipeline with and without stages, side by side in
-//! one run. The sensor pipeline runs drained by a fold (`count`: the wrappers forward `fold`)
-//! and by a `for` loop (one `next` at a time), with recording on and off.
+//! one run. The sensor pipeline runs drained by a fold (`count`: the wrappers forward `fold`),
+//! by a `for` loop (one `next` at a time), with recording on and off, and collected into a `Vec`
+//! as the example does.
 //!
 //! `STAGE_BENCH_ONLY=sensor_staged|sensor_bare|sensor_next_staged|sensor_next_bare|chain_staged`
 //! runs one case in a loop, for profilers (`PIPELINESCOPE=off` switches recording off).
@@ -148,6 +149,14 @@ macro_rules! sensor {
                     .count()
             }
 
+            /// The same, collected into a `Vec` as the example does (`collect` calls `next`).
+            pub fn run_collect() -> usize {
+                let f = threshold_filter(generate(50_000, 0x5EED_2026), 20.0, 80.0);
+                let v: Vec<Featured> = rolling_naive(normalize(f, 20.0, 80.0), 10).collect();
+                std::hint::black_box(&v);
+                v.len()
+            }
+
             /// The same, drained by a `for` loop: one `next` at a time instead of a fold.
             pub fn run_next() -> usize {
                 let f = threshold_filter(generate(50_000, 0x5EED_2026), 20.0, 80.0);
@@ -200,6 +209,7 @@ fn main() {
     let mut sensor = (Duration::MAX, Duration::MAX);
     let mut sensor_off = Duration::MAX;
     let mut next = (Duration::MAX, Duration::MAX, Duration::MAX);
+    let mut collect = (Duration::MAX, Duration::MAX);
     // `STAGE_BENCH_ROUNDS` (default 5): more rounds give steadier minima on a noisy machine.
     let rounds = std::env::var("STAGE_BENCH_ROUNDS")
         .ok()
@@ -223,6 +233,10 @@ fn main() {
         pipelinescope::set_recording(true);
         next.0 = next.0.min(best(3, || sensor_bare::run_next() as u64));
         next.1 = next.1.min(best(3, || sensor_staged::run_next() as u64));
+        collect.0 = collect.0.min(best(3, || sensor_bare::run_collect() as u64));
+        collect.1 = collect
+            .1
+            .min(best(3, || sensor_staged::run_collect() as u64));
     }
     // Records through each stage: the source and the filter see N, the two maps 7/8 of N.
     let stage_records = (2 * N + 2 * (N / 8 * 7)) as f64;
@@ -255,6 +269,13 @@ fn main() {
         pct(next.1, next.0),
         next.2.as_secs_f64() * 1e3,
         pct(next.2, next.0)
+    );
+    println!("sensor pipeline collected into a Vec, as the example runs it:");
+    println!(
+        "  bare {:>8.3} ms   staged {:>8.3} ms   change {:+.1}%",
+        collect.0.as_secs_f64() * 1e3,
+        collect.1.as_secs_f64() * 1e3,
+        pct(collect.1, collect.0)
     );
     let p = pipelinescope::snapshot();
     let recorded: u64 = p.stages.iter().map(|s| s.records_out).sum();
