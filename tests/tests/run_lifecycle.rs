@@ -38,6 +38,16 @@ fn read_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The function row named `name` in a `profile_data.json`.
+fn function_row<'a>(j: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    j["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .expect("function row")
+}
+
 #[test]
 fn a_run_writes_its_directory() {
     let _s = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -91,12 +101,7 @@ fn a_run_writes_its_directory() {
     assert!(!m["command_line"].as_array().unwrap().is_empty());
     assert!(m["probe_overhead_ns"].as_f64().unwrap() > 0.0);
     assert_eq!(m["ended_by_panic"], false);
-    let f = j["functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == "lifecycle_step")
-        .expect("function row");
+    let f = function_row(&j, "lifecycle_step");
     assert_eq!(f["calls"], 25, "exactly the calls made during the run");
     let counted: u64 = f["histogram"]["buckets"]
         .as_array()
@@ -143,12 +148,7 @@ fn runs_in_the_same_second_get_distinct_directories() {
         step();
         let dir = run.finish().unwrap();
         let j = read_json(&dir);
-        let f = j["functions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["name"] == "lifecycle_step")
-            .expect("function row");
+        let f = function_row(&j, "lifecycle_step");
         assert_eq!(f["calls"], 1, "each run counts its own call only");
         assert!(dirs.insert(dir));
     }

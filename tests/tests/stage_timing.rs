@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{spin, stage_named};
+use common::{edge_records, spin, stage_named};
 use pipelinescope::stage;
 use std::time::{Duration, Instant};
 
@@ -215,13 +215,7 @@ fn threads_aggregate_exactly() {
         (e.records_in, e.records_out, e.invocations),
         (400_000, 400_000, 80)
     );
-    let p = pipelinescope::snapshot();
-    let edge = p
-        .pipeline_edges
-        .iter()
-        .find(|e| e.from == "mt_source" && e.to == "mt_odd")
-        .map(|e| e.records);
-    assert_eq!(edge, Some(800_100));
+    assert_eq!(edge_records("mt_source", "mt_odd"), Some(800_100));
 }
 
 #[stage("cold_start")]

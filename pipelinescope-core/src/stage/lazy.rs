@@ -83,6 +83,108 @@ fn awaiting_add(by: u32) {
     AWAITING.with(|a| a.set(a.get().wrapping_add(by)));
 }
 
+/// A wrapper's wait for its fold's consumer to return, counted in [`AWAITING`] while it lasts,
+/// with whether the timed call (or pull) opened then counts exactly. Dropping it ends the wait,
+/// so a fold that unwinds leaves no wrapper counted.
+#[derive(Default)]
+struct Awaiting(Option<bool>);
+
+impl Awaiting {
+    fn set(&mut self, exact: bool) {
+        if self.0.is_none() {
+            awaiting_add(1);
+        }
+        self.0 = Some(exact);
+    }
+
+    fn take(&mut self) -> Option<bool> {
+        let a = self.0.take();
+        if a.is_some() {
+            awaiting_add(u32::MAX);
+        }
+        a
+    }
+}
+
+impl Drop for Awaiting {
+    fn drop(&mut self) {
+        self.take();
+    }
+}
+
+/// A stage published for the length of a slow call, a first pull or a fold's start, so that a
+/// stage whose first call happens inside it knows who pulls it: the pipeline's edges. (Per
+/// record, a stage is published only with the `alloc` feature; see the module docs.) Holds
+/// where, and what was there before, to put back.
+#[derive(Default)]
+struct Announcement(Option<(&'static AtomicU32, u32)>);
+
+impl Announcement {
+    /// Publishes `id` at `cur`, unless an announcement is up already.
+    fn start(&mut self, cur: &'static AtomicU32, id: u32) {
+        if self.0.is_none() {
+            self.0 = Some((cur, cur.load(Relaxed)));
+            cur.store(id, Relaxed);
+        }
+    }
+
+    fn end(&mut self) {
+        if let Some((cur, prev)) = self.0.take() {
+            cur.store(prev, Relaxed);
+        }
+    }
+
+    fn is_up(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+/// The slow calls of a wrapper's `fold` (see [`counted_fold`]).
+trait FoldSlow {
+    /// A record arrived as the countdown ran out: the next countdown.
+    fn arrived(&mut self) -> u32;
+    /// The consumer returned while some wrapper waits for that (see [`AWAITING`]).
+    fn returned(&mut self);
+}
+
+/// The cold state a wrapper's `fold` runs with: its own, or, not recording, an inert one made
+/// by `inert` in `slot` (so that the same loop runs either way: see [`StageIter::fold`]).
+fn cold_or_inert<'a, C>(
+    cold: &'a mut Option<Box<C>>,
+    slot: &'a mut Option<C>,
+    inert: impl FnOnce() -> C,
+) -> &'a mut C {
+    match cold {
+        Some(c) => c,
+        None => slot.insert(inert()),
+    }
+}
+
+/// A wrapper's `fold` loop: the inner iterator's own fold, counting down `left` and making
+/// `cold`'s slow calls around `consumer`. `left` is the wrapper's hot countdown, in a local of
+/// the calling fold: should the fold unwind, it drops with the records counted so far (a guard
+/// writing a register copy back cost more). The only call site of the inner `fold`.
+#[inline(always)]
+fn counted_fold<I: Iterator, B, C: FoldSlow>(
+    inner: I,
+    left: &mut u32,
+    cold: &mut C,
+    init: B,
+    mut consumer: impl FnMut(B, I::Item) -> B,
+) -> B {
+    inner.fold(init, |acc, item| {
+        *left -= 1;
+        if *left == 0 {
+            *left = cold.arrived();
+        }
+        let acc = consumer(acc, item);
+        if awaited() {
+            cold.returned();
+        }
+        acc
+    })
+}
+
 /// Where the published stage goes when the thread has no recorder data (it is exiting).
 static NOWHERE: AtomicU32 = AtomicU32::new(0);
 
@@ -352,9 +454,8 @@ struct IterCold {
     /// The stage published where this iterator is pulled (read on its first call): what the
     /// thread is back in when a call returns, and the stage the records go to.
     cons: u32,
-    /// What was published before this stage announced itself, to put back (see
-    /// [`IterCold::announce`]).
-    announced: Option<u32>,
+    /// Up during slow calls and a fold's start.
+    announced: Announcement,
     link: StageLink,
     rng: u32,
     /// The timed call in progress.
@@ -373,8 +474,8 @@ struct IterCold {
     /// Ticks per call over the last sampling interval (active time over calls): the cycle
     /// time that sets the next interval.
     cycle: u64,
-    /// A `fold` waits for its consumer to return to open a timed call (exactly or not).
-    awaiting: Option<bool>,
+    /// A `fold` waits for its consumer to return to open a timed call.
+    awaiting: Awaiting,
     /// A slow `next` call is in progress: its end comes here. Kept here rather than in the hot
     /// state: there the compiler follows it through the loop, knows it is false on the fast
     /// path, and copies the inner chain into a slow and a fast version of the call.
@@ -485,7 +586,7 @@ impl IterCold {
             done: false,
             cur,
             cons: 0,
-            announced: None,
+            announced: Announcement::default(),
             link,
             rng,
             open: None,
@@ -496,7 +597,7 @@ impl IterCold {
             last_own: None,
             mark: 0,
             cycle: 0,
-            awaiting: None,
+            awaiting: Awaiting::default(),
             pending: false,
         }
     }
@@ -555,22 +656,6 @@ impl IterCold {
             bump(&s.active_ticks, now.saturating_sub(self.mark));
             self.mark = now;
         }
-    }
-
-    /// The fold's consumer is to open a timed call when it returns (see [`AWAITING`]).
-    fn wait_for_return(&mut self, exact: bool) {
-        if self.awaiting.is_none() {
-            awaiting_add(1);
-        }
-        self.awaiting = Some(exact);
-    }
-
-    fn stop_waiting(&mut self) -> Option<bool> {
-        let a = self.awaiting.take();
-        if a.is_some() {
-            awaiting_add(u32::MAX);
-        }
-        a
     }
 
     /// Forgets a timed call left open by a call that unwound (the panic was caught and the
@@ -670,21 +755,9 @@ impl IterCold {
         }
     }
 
-    /// Publishes this stage for the length of a slow call (or a fold's start), so that a stage
-    /// whose first call happens inside it knows who pulls it: the pipeline's edges. (Per record,
-    /// the stage is published only with the `alloc` feature; see the module docs.)
+    /// Publishes this stage (see [`Announcement`]).
     fn announce(&mut self) {
-        if self.announced.is_none() {
-            self.announced = Some(self.cur.load(Relaxed));
-            self.cur.store(self.id, Relaxed);
-        }
-    }
-
-    /// Ends an [`IterCold::announce`].
-    fn unannounce(&mut self) {
-        if let Some(prev) = self.announced.take() {
-            self.cur.store(prev, Relaxed);
-        }
+        self.announced.start(self.cur, self.id);
     }
 
     /// Start of a slow `next` call: whether one starts (false when not recording).
@@ -734,11 +807,11 @@ impl IterCold {
     fn end(&mut self, some: bool) -> u32 {
         if let Some(open) = self.open.take() {
             let t1 = raw();
-            self.unannounce();
+            self.announced.end();
             self.close(open, t1, some);
             return self.schedule();
         }
-        self.unannounce();
+        self.announced.end();
         match self.next {
             Next::Armed => self.set_gap(ARMED_CHECK),
             Next::Sample | Next::Every => self.set_gap(self.resume),
@@ -826,8 +899,8 @@ impl IterCold {
 
     /// The iterator is dropped, its countdown at `left`.
     fn finish(&mut self, left: u32) {
-        self.unannounce();
-        self.stop_waiting();
+        self.announced.end();
+        self.awaiting.take();
         self.forget_stale();
         let Some(t) = local() else { return };
         // SAFETY: owning thread, no other borrow alive.
@@ -889,7 +962,7 @@ impl IterCold {
         if self.id == 0 {
             return self.set_gap(u32::MAX);
         }
-        self.unannounce();
+        self.announced.end();
         let exact = if let Some(open) = self.open.take() {
             self.close(open, t1, true);
             let gap = self.schedule();
@@ -902,7 +975,7 @@ impl IterCold {
         };
         match exact {
             Some(exact) => {
-                self.wait_for_return(exact);
+                self.awaiting.set(exact);
                 self.set_gap(1)
             }
             None if self.next == Next::Armed => self.set_gap(ARMED_CHECK),
@@ -914,7 +987,7 @@ impl IterCold {
     /// starts now.
     #[inline(never)]
     fn out_after(&mut self) {
-        if let Some(exact) = self.stop_waiting() {
+        if let Some(exact) = self.awaiting.take() {
             self.open_call(exact);
         }
     }
@@ -925,7 +998,7 @@ impl IterCold {
         if self.id == 0 {
             return;
         }
-        self.unannounce();
+        self.announced.end();
         // The last call, which returned `None`.
         self.take_used(left);
         self.calls += 1;
@@ -933,6 +1006,18 @@ impl IterCold {
         if let Some(open) = self.open.take() {
             self.close(open, raw(), false);
         }
+    }
+}
+
+impl FoldSlow for IterCold {
+    #[inline(always)]
+    fn arrived(&mut self) -> u32 {
+        self.out_before()
+    }
+
+    #[inline(always)]
+    fn returned(&mut self) {
+        self.out_after();
     }
 }
 
@@ -993,7 +1078,7 @@ impl<I: Iterator> Iterator for StageIter<I> {
     }
 
     #[inline]
-    fn fold<B, F>(self, init: B, mut f: F) -> B
+    fn fold<B, F>(self, init: B, f: F) -> B
     where
         F: FnMut(B, Self::Item) -> B,
     {
@@ -1002,49 +1087,36 @@ impl<I: Iterator> Iterator for StageIter<I> {
         // inner `fold`. A second one (a plain `fold` beside the recording one) makes the
         // compiler copy the whole upstream chain into both, at every stage, and stop inlining.
         let mut inert = None;
-        let cold = match st.cold.as_deref_mut() {
-            Some(c) => c,
-            None => inert.insert(IterCold::inert(st.cur)),
-        };
+        let cur = st.cur;
+        let cold = cold_or_inert(&mut st.cold, &mut inert, || IterCold::inert(cur));
         st.left = cold.fold_begin(st.left);
         st.cur = cold.cur;
         st.back = cold.cons;
-        let cold: *mut IterCold = cold;
+        // With the `alloc` feature the stage is published while its iterator works, and the
+        // consumer's stage while the consumer does.
         #[cfg(feature = "alloc")]
         let (cur, id, back) = (st.cur, st.id, st.back);
         #[cfg(feature = "alloc")]
         cur.store(id, Relaxed);
         #[cfg(feature = "alloc")]
         let unwind = Unwind { cur, back };
-        // The countdown stays in `st`, a local of this fold: should the fold unwind, `st` drops
-        // with the records counted so far (a guard writing a register copy back costs more).
-        let lp: *mut u32 = &mut st.left;
-        let acc = inner.fold(init, |acc, item| {
-            // SAFETY: `lp` points into `st`, which outlives the fold.
-            let left = unsafe { &mut *lp };
-            *left -= 1;
-            if *left == 0 {
-                // SAFETY: the box outlives the fold; no other reference to it is in use.
-                *left = unsafe { (*cold).out_before() };
+        #[cfg(feature = "alloc")]
+        let f = {
+            let mut consumer = f;
+            move |acc, item| {
+                cur.store(back, Relaxed);
+                let acc = consumer(acc, item);
+                cur.store(id, Relaxed);
+                acc
             }
-            #[cfg(feature = "alloc")]
-            cur.store(back, Relaxed);
-            let acc = f(acc, item);
-            #[cfg(feature = "alloc")]
-            cur.store(id, Relaxed);
-            if awaited() {
-                // SAFETY: as above.
-                unsafe { (*cold).out_after() };
-            }
-            acc
-        });
+        };
+        let acc = counted_fold(inner, &mut st.left, cold, init, f);
         #[cfg(feature = "alloc")]
         {
             std::mem::forget(unwind);
             cur.store(back, Relaxed);
         }
-        // SAFETY: as above.
-        unsafe { (*cold).fold_end(*lp) };
+        cold.fold_end(st.left);
         st.left = 0;
         acc
     }
@@ -1133,17 +1205,15 @@ struct InputCold {
     flushed_in: u64,
     /// The link's epoch this input joined last.
     epoch: u32,
-    /// A `fold` waits for its consumer to return to open a timed pull (see [`AWAITING`]).
-    awaiting: bool,
+    /// A `fold` waits for its consumer to return to open a timed pull.
+    awaiting: Awaiting,
     /// A slow pull is in progress (see [`IterCold::pending`]).
     pending: bool,
     done: bool,
     /// The timed pull in progress.
     open: Option<Open>,
-    /// Where the thread publishes its current stage, and what was there before a slow pull
-    /// announced the consuming stage (see [`IterCold::announce`]).
-    cur: &'static AtomicU32,
-    announced: Option<u32>,
+    /// The consuming stage, announced on the first pull.
+    announced: Announcement,
 }
 
 impl InputHot {
@@ -1192,27 +1262,23 @@ impl InputCold {
             nones: 0,
             flushed_in: 0,
             epoch: 0,
-            awaiting: false,
+            awaiting: Awaiting::default(),
             pending: false,
             done: false,
             open: None,
-            cur: &NOWHERE,
-            announced: None,
+            announced: Announcement::default(),
         }
     }
 
-    /// As [`IterCold::announce`]: the consuming stage, during a slow pull.
+    /// Publishes the consuming stage (see [`Announcement`]).
     fn announce(&mut self) {
-        if self.announced.is_none() {
-            self.cur = published();
-            self.announced = Some(self.cur.load(Relaxed));
-            self.cur.store(self.id, Relaxed);
-        }
+        self.announced.start(published(), self.id);
     }
 
-    fn unannounce(&mut self) {
-        if let Some(prev) = self.announced.take() {
-            self.cur.store(prev, Relaxed);
+    /// Forgets a timed pull left open by a pull that unwound.
+    fn forget_stale(&mut self) {
+        if let Some(open) = self.open.take() {
+            open.abandon();
         }
     }
 
@@ -1235,7 +1301,7 @@ impl InputCold {
         self.exhausted();
     }
 
-    /// The input returned `None`: its stage stops waiting for it to join.
+    /// The input returned `None` (or is dropped): its stage stops waiting for it to join.
     fn exhausted(&mut self) {
         if !self.done {
             self.done = true;
@@ -1301,9 +1367,7 @@ impl InputCold {
     #[inline(never)]
     fn look(&mut self) -> u32 {
         // Left open by a pull that unwound (the panic was caught and the iterator kept).
-        if let Some(open) = self.open.take() {
-            open.abandon();
-        }
+        self.forget_stale();
         if self.join() && self.timing() {
             self.open = Open::start(false);
         }
@@ -1322,7 +1386,7 @@ impl InputCold {
                 if c.pulls == 1 {
                     c.announce();
                 }
-                c.pending = c.open.is_some() || c.announced.is_some();
+                c.pending = c.open.is_some() || c.announced.is_up();
                 gap
             }
             None => u32::MAX,
@@ -1334,7 +1398,7 @@ impl InputCold {
     fn after(cold: Option<&mut InputCold>, some: bool) {
         let Some(c) = cold else { return };
         let pending = std::mem::take(&mut c.pending);
-        c.unannounce();
+        c.announced.end();
         if !some {
             c.none();
         }
@@ -1348,7 +1412,7 @@ impl InputCold {
     /// the link (a timed pull then starts when the consumer returns). The countdown.
     #[inline(never)]
     fn in_before(&mut self) -> u32 {
-        self.unannounce();
+        self.announced.end();
         let open = self.open.take();
         self.take_gap();
         if let Some(open) = open {
@@ -1357,9 +1421,8 @@ impl InputCold {
             self.flush(self.gap);
             open.finish(raw());
         }
-        if self.join() && !self.awaiting {
-            self.awaiting = true;
-            awaiting_add(1);
+        if self.join() {
+            self.awaiting.set(false);
         }
         self.gap
     }
@@ -1368,18 +1431,15 @@ impl InputCold {
     /// pull starts now.
     #[inline(never)]
     fn in_after(&mut self) {
-        if std::mem::take(&mut self.awaiting) {
-            awaiting_add(u32::MAX);
-            if self.timing() {
-                self.open = Open::start(false);
-            }
+        if self.awaiting.take().is_some() && self.timing() {
+            self.open = Open::start(false);
         }
     }
 
     /// The input was exhausted (`fold`).
     #[inline(never)]
     fn fold_end(&mut self, left: u32) {
-        self.unannounce();
+        self.announced.end();
         if let Some(open) = self.open.take() {
             open.finish(raw());
         }
@@ -1390,20 +1450,23 @@ impl InputCold {
     }
 
     fn finish(&mut self, left: u32) {
-        self.unannounce();
-        if std::mem::take(&mut self.awaiting) {
-            awaiting_add(u32::MAX);
-        }
-        if let Some(open) = self.open.take() {
-            open.abandon();
-        }
+        self.announced.end();
+        self.awaiting.take();
+        self.forget_stale();
         self.flush(left);
-        if !self.done {
-            self.done = true;
-            if let Some(l) = self.link.get() {
-                add(&l.live, u32::MAX);
-            }
-        }
+        self.exhausted();
+    }
+}
+
+impl FoldSlow for InputCold {
+    #[inline(always)]
+    fn arrived(&mut self) -> u32 {
+        self.in_before()
+    }
+
+    #[inline(always)]
+    fn returned(&mut self) {
+        self.in_after();
     }
 }
 
@@ -1438,17 +1501,14 @@ impl<I: Iterator> Iterator for StageInput<I> {
     }
 
     #[inline]
-    fn fold<B, F>(self, init: B, mut f: F) -> B
+    fn fold<B, F>(self, init: B, f: F) -> B
     where
         F: FnMut(B, Self::Item) -> B,
     {
         let StageInput { mut st, inner } = self;
         // As in `StageIter::fold`: one call site of the inner `fold`, recording or not.
         let mut inert = None;
-        let cold = match st.cold.as_deref_mut() {
-            Some(c) => c,
-            None => inert.insert(InputCold::inert()),
-        };
+        let cold = cold_or_inert(&mut st.cold, &mut inert, InputCold::inert);
         cold.take_used(st.left);
         st.left = cold.look();
         // Before the input's first record, its stage is announced, so that a stage first pulled
@@ -1458,26 +1518,8 @@ impl<I: Iterator> Iterator for StageInput<I> {
             st.left = 1;
             cold.gap = 1;
         }
-        let cold: *mut InputCold = cold;
-        // As in `StageIter::fold`, the countdown stays in `st`.
-        let lp: *mut u32 = &mut st.left;
-        let acc = inner.fold(init, |acc, item| {
-            // SAFETY: `lp` points into `st`, which outlives the fold.
-            let left = unsafe { &mut *lp };
-            *left -= 1;
-            if *left == 0 {
-                // SAFETY: the box outlives the fold; no other reference to it is in use.
-                *left = unsafe { (*cold).in_before() };
-            }
-            let acc = f(acc, item);
-            if awaited() {
-                // SAFETY: as above.
-                unsafe { (*cold).in_after() };
-            }
-            acc
-        });
-        // SAFETY: as above.
-        unsafe { (*cold).fold_end(*lp) };
+        let acc = counted_fold(inner, &mut st.left, cold, init, f);
+        cold.fold_end(st.left);
         st.left = 0;
         acc
     }

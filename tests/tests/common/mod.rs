@@ -66,3 +66,13 @@ pub fn stage_named(name: &str) -> StageStats {
         .cloned()
         .unwrap_or_else(|| panic!("no stage {name} in {:#?}", p.stages))
 }
+
+/// The records on the pipeline edge from stage `from` to stage `to` in a fresh snapshot (None:
+/// no such edge).
+pub fn edge_records(from: &str, to: &str) -> Option<u64> {
+    pipelinescope::snapshot()
+        .pipeline_edges
+        .iter()
+        .find(|e| e.from == from && e.to == to)
+        .map(|e| e.records)
+}
