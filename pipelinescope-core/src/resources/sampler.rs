@@ -73,6 +73,10 @@ impl Sampler {
     /// returns, from [`Sampler::stop`], the run summary and the reason.
     pub fn start(config: SamplerConfig) -> Sampler {
         super::rusage::mark_run_start();
+        // The clock calibrates itself on first use, for some milliseconds of CPU. Done here,
+        // before the first sample, it is not charged to the first instrumented function (whose
+        // thread would otherwise read it in its first `enter`, with the function published).
+        crate::clock::clock();
         // Bounded so that deadline arithmetic on `Instant` cannot overflow.
         let interval_ms = config.interval_ms.clamp(1, 3_600_000);
         let (tx, rx) = mpsc::channel();
