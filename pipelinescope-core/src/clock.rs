@@ -22,13 +22,143 @@ pub fn since_first_use() -> std::time::Duration {
 
 /// The process-wide calibrated clock.
 pub fn clock() -> &'static quanta::Clock {
-    CLOCK.get_or_init(quanta::Clock::new)
+    CLOCK.get_or_init(|| {
+        let clock = quanta::Clock::new();
+        let _ = COUNTER_SCALE.set(CounterScale::measure(&clock));
+        clock
+    })
 }
 
 /// Raw ticks now.
 #[inline(always)]
 pub fn raw() -> u64 {
     clock().raw()
+}
+
+/// The CPU's own counter now, read in one instruction where there is one (the x86-64
+/// time-stamp counter, the AArch64 virtual counter); 0 elsewhere.
+#[inline(always)]
+pub fn counter() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: `rdtsc` has no preconditions on x86-64.
+        unsafe { std::arch::x86_64::_rdtsc() }
+    }
+    #[cfg(all(target_arch = "aarch64", not(target_os = "ios")))]
+    {
+        let v: u64;
+        // SAFETY: reads the virtual counter, which EL0 may read on every AArch64 OS but iOS.
+        unsafe {
+            std::arch::asm!("mrs {}, cntvct_el0", out(reg) v, options(nomem, nostack, preserves_flags));
+        }
+        v
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        all(target_arch = "aarch64", not(target_os = "ios"))
+    )))]
+    {
+        0
+    }
+}
+
+/// A clock reading taken as a timed call starts: raw ticks, and the CPU counter.
+#[derive(Clone, Copy, Debug)]
+pub struct Start {
+    /// Raw ticks ([`raw`]).
+    pub raw: u64,
+    /// [`counter`].
+    pub counter: u64,
+}
+
+impl Start {
+    /// Now.
+    #[inline(always)]
+    pub fn now() -> Start {
+        Start {
+            raw: raw(),
+            counter: counter(),
+        }
+    }
+
+    /// Raw ticks now, read without a function call where the CPU has a counter: for the end of
+    /// a timed call, which happens inside the user's loop, where a call would make the
+    /// compiler keep the loop's values safe from it on every record (measured: a third more
+    /// cost on the sensor pipeline's `next` path). Where `quanta` reads the counter itself,
+    /// that is the reading; where it reads the OS clock (no invariant time-stamp counter), the
+    /// counter's advance since `self` is scaled to raw ticks, at the rate measured once at
+    /// start-up: over one call's span, the error is that span times the rate's error.
+    #[inline(always)]
+    pub fn raw_now(&self) -> u64 {
+        #[cfg(any(
+            target_arch = "x86_64",
+            all(target_arch = "aarch64", not(target_os = "ios"))
+        ))]
+        {
+            let c = counter();
+            match COUNTER_SCALE.get() {
+                Some(CounterScale::Direct) => c,
+                Some(CounterScale::Scaled(mult)) => scaled(self, c, *mult),
+                None => self.raw,
+            }
+        }
+        #[cfg(not(any(
+            target_arch = "x86_64",
+            all(target_arch = "aarch64", not(target_os = "ios"))
+        )))]
+        {
+            raw()
+        }
+    }
+}
+
+/// Raw ticks at counter reading `c`, `mult` raw ticks per counter tick (32.32) after `start`.
+#[inline(always)]
+fn scaled(start: &Start, c: u64, mult: u64) -> u64 {
+    let d = u128::from(c.wrapping_sub(start.counter)) * u128::from(mult);
+    start.raw.wrapping_add((d >> 32) as u64)
+}
+
+/// How a [`counter`] reading becomes raw ticks.
+#[derive(Debug)]
+enum CounterScale {
+    /// Raw ticks are counter readings.
+    Direct,
+    /// Raw ticks per counter tick, as a 32.32 fixed-point number.
+    Scaled(u64),
+}
+
+static COUNTER_SCALE: OnceLock<CounterScale> = OnceLock::new();
+
+impl CounterScale {
+    /// Whether `clock`'s raw readings are the counter's: each of a few readings falls between
+    /// two counter readings taken just before and after it. (`quanta` does not say which
+    /// source it chose; its OS-clock fallback counts nanoseconds, which never land between two
+    /// counter readings taken nanoseconds apart.) If not, the rate of raw ticks to counter
+    /// ticks over two milliseconds.
+    fn measure(clock: &quanta::Clock) -> CounterScale {
+        let direct = (0..3).all(|_| {
+            let a = counter();
+            let b = clock.raw();
+            let c = counter();
+            a <= b && b <= c
+        });
+        if direct {
+            return CounterScale::Direct;
+        }
+        let (r0, c0) = (clock.raw(), counter());
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(2);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        let (r1, c1) = (clock.raw(), counter());
+        let dc = c1.wrapping_sub(c0);
+        if dc == 0 {
+            return CounterScale::Scaled(0);
+        }
+        let mult = (u128::from(r1.wrapping_sub(r0)) << 32) / u128::from(dc);
+        CounterScale::Scaled(u64::try_from(mult).unwrap_or(u64::MAX))
+    }
 }
 
 /// Converts a tick count (a difference of two raw readings) to nanoseconds.
@@ -84,4 +214,37 @@ pub fn resolution_ns() -> f64 {
         steps.sort_unstable();
         steps[steps.len() / 2] as f64 * ns_per_tick()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_inline_reading_falls_between_two_clock_readings() {
+        for _ in 0..100 {
+            let start = Start::now();
+            let a = raw();
+            let now = start.raw_now();
+            let b = raw();
+            // A scaled reading may be off by the rate's error over the span: a small margin.
+            let margin = (b - start.raw) / 100 + 2;
+            assert!(
+                a <= now + margin && now <= b + margin,
+                "{a} <= {now} <= {b} (+/- {margin})"
+            );
+        }
+    }
+
+    #[test]
+    fn a_scaled_reading_adds_the_counters_advance_at_the_rate() {
+        let start = Start {
+            raw: 1_000,
+            counter: u64::MAX - 9,
+        };
+        // 2.5 raw ticks per counter tick; the counter wrapped, 20 ticks after the start.
+        let mult = 5 << 31;
+        assert_eq!(scaled(&start, 10, mult), 1_000 + 50);
+        assert_eq!(scaled(&start, u64::MAX - 9, mult), 1_000);
+    }
 }

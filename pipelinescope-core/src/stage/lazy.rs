@@ -4,9 +4,9 @@
 //! # What a record costs
 //!
 //! Per record, a wrapper counts down to its next slow call (one decrement and a branch on a field
-//! of the wrapper), and after its inner call tests whether the call was slow or returned `None`
-//! (`next`), or whether some wrapper waits for the consumer to return (`fold`: one thread-local
-//! load). No clock, nothing shared written. Records in and out are not counted one by one: they
+//! of the wrapper), and after its inner call tests whether the call returned `None` or its
+//! countdown is at 1, where a slow call keeps it (`next`), or whether some wrapper waits for the
+//! consumer to return (`fold`: one thread-local load). No clock, nothing shared written. Records in and out are not counted one by one: they
 //! are the calls the countdowns went through, less the calls that returned `None`, added to the
 //! thread's figures at the slow calls and when the wrapper drops.
 //!
@@ -35,6 +35,13 @@
 //! to the end of its last) is counted exactly, and whatever its calls did not take of it was
 //! spent waiting for the consumer.
 //!
+//! A slow `next` call that returns a record ends inline in the caller's loop: a clock reading
+//! (one instruction where the CPU has a counter, see [`Start::raw_now`]), its frame closed, its
+//! stage's announcement taken back. No function is called there: the compiler would then keep
+//! every value of the loop safe from the call on every record, which measured a third more on
+//! the sensor pipeline. The rest (recording the call, choosing the next one to time) is done by
+//! the next call, which is slow for that reason. A call that returns `None` ends out of line.
+//!
 //! In a `fold`, a call runs from the return of the consumer's closure to the next record handed
 //! to it. The decision to time the next call is taken as a record arrives; the clock is read
 //! when the consumer returns, by the wrappers counted in `AWAITING`.
@@ -42,7 +49,7 @@
 use super::{
     EAGER, StageSite, StageSlot, StageThread, bump, is_outlier, local, recording, timing_gap,
 };
-use crate::clock::raw;
+use crate::clock::{Start, raw};
 use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
@@ -273,7 +280,7 @@ struct Open {
     t: &'static StageThread,
     /// Depth of the thread's frame stack before this frame.
     depth: usize,
-    t0: u64,
+    t0: Start,
     /// Counted as itself, never scaled up (first call, every call timed).
     exact: bool,
 }
@@ -282,14 +289,14 @@ impl Open {
     /// Opens a frame on the current thread (None when the thread's data is gone).
     #[inline(always)]
     fn start(exact: bool) -> Option<Open> {
-        let mut open = Open::start_at(0, exact)?;
-        open.t0 = raw();
+        let mut open = Open::start_at(Start { raw: 0, counter: 0 }, exact)?;
+        open.t0 = Start::now();
         Some(open)
     }
 
     /// Opens a frame that started at `t0`.
     #[inline(always)]
-    fn start_at(t0: u64, exact: bool) -> Option<Open> {
+    fn start_at(t0: Start, exact: bool) -> Option<Open> {
         let t = local()?;
         // SAFETY: owning thread; this borrow ends here.
         let owner = unsafe { t.owner() };
@@ -311,12 +318,19 @@ impl Open {
         (span, child)
     }
 
+    /// Closes the frame now, inline (see [`Start::raw_now`]).
+    #[inline(always)]
+    fn finish_now(self) -> (u64, u64) {
+        let t1 = self.t0.raw_now();
+        self.finish(t1)
+    }
+
     /// As [`Open::finish`], with the number of timed frames nested inside.
     #[inline(always)]
     fn finish_nested(self, t1: u64) -> (u64, u64, u32) {
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { self.t.owner() };
-        let span = t1.saturating_sub(self.t0);
+        let span = t1.saturating_sub(self.t0.raw);
         // Frames opened inside and left open by a caught panic are dropped with this one.
         owner.depth = self.depth + 1;
         let (child, nested) = self.t.pop_nested(owner, span);
@@ -365,10 +379,10 @@ fn timing_overhead(pulls: u32) -> u64 {
                 let Some(open) = Open::start(true) else {
                     return 0;
                 };
-                if with_pull && let Some(p) = Open::start_at(raw(), false) {
-                    p.finish(raw());
+                if with_pull && let Some(p) = Open::start_at(Start::now(), false) {
+                    p.finish_now();
                 }
-                let (span, child) = open.finish(raw());
+                let (span, child) = open.finish_now();
                 *x = span - child;
             }
             v.sort_unstable();
@@ -476,10 +490,43 @@ struct IterCold {
     cycle: u64,
     /// A `fold` waits for its consumer to return to open a timed call.
     awaiting: Awaiting,
-    /// A slow `next` call is in progress: its end comes here. Kept here rather than in the hot
-    /// state: there the compiler follows it through the loop, knows it is false on the fast
-    /// path, and copies the inner chain into a slow and a fast version of the call.
+    /// A slow `next` call is in progress: its end comes to [`IterCold::end_inline`] (or, for a
+    /// `None`, to [`IterCold::after`]). The hot countdown stays at 1 meanwhile, which is what
+    /// the hot path tests after the call.
     pending: bool,
+    /// A slow call ended with a record in [`IterCold::end_inline`]: the next call is slow, and
+    /// records it first ([`IterCold::catch_up`]).
+    ended: bool,
+    /// The timed call that ended so, if it was timed.
+    closed: Option<Closed>,
+}
+
+/// A timed call closed at the end of the wrapped call, to be recorded at the next slow call:
+/// its end reading, span, time in timed pulls (and nested stage calls), and how many closed
+/// inside it.
+struct Closed {
+    t: &'static StageThread,
+    t1: u64,
+    span: u64,
+    child: u64,
+    nested: u32,
+    exact: bool,
+}
+
+impl Closed {
+    #[inline(always)]
+    fn of(open: Open, t1: u64) -> Closed {
+        let (t, exact) = (open.t, open.exact);
+        let (span, child, nested) = open.finish_nested(t1);
+        Closed {
+            t,
+            t1,
+            span,
+            child,
+            nested,
+            exact,
+        }
+    }
 }
 
 impl IterHot {
@@ -525,11 +572,7 @@ impl IterHot {
     fn enter(&mut self) -> Call {
         self.left = self.left.wrapping_sub(1);
         if self.left == 0 {
-            // Should the call unwind, the next one is slow again.
-            self.left = 1;
-            if !IterCold::before(self.cold.as_deref_mut()) {
-                self.left = u32::MAX;
-            }
+            self.left = IterCold::before(self.cold.as_deref_mut());
             #[cfg(feature = "alloc")]
             if let Some(c) = self.cold.as_deref() {
                 self.cur = c.cur;
@@ -554,8 +597,12 @@ impl IterHot {
         }
         #[cfg(not(feature = "alloc"))]
         let Call {} = call;
-        if self.cold.as_deref().is_some_and(|c| c.pending) | item.is_none() {
-            self.left = IterCold::after(self.cold.as_deref_mut(), item.is_some(), self.left);
+        if item.is_none() {
+            self.left = IterCold::after(self.cold.as_deref_mut(), false, self.left);
+        } else if self.left == 1
+            && let Some(c) = self.cold.as_deref_mut()
+        {
+            c.end_inline();
         }
     }
 
@@ -599,6 +646,8 @@ impl IterCold {
             cycle: 0,
             awaiting: Awaiting::default(),
             pending: false,
+            ended: false,
+            closed: None,
         }
     }
 
@@ -760,17 +809,64 @@ impl IterCold {
         self.announced.start(self.cur, self.id);
     }
 
-    /// Start of a slow `next` call: whether one starts (false when not recording).
+    /// Start of a slow `next` call: the countdown (`u32::MAX` when not recording; 1 while a
+    /// slow call is in progress, so that should it unwind, the next call is slow again).
     #[inline(never)]
-    fn before(cold: Option<&mut IterCold>) -> bool {
-        match cold {
-            Some(c) => {
-                c.start();
-                c.pending = true;
-                true
+    fn before(cold: Option<&mut IterCold>) -> u32 {
+        let Some(c) = cold else {
+            return u32::MAX;
+        };
+        if let Some(gap) = c.catch_up() {
+            // This call is the first of the next gap.
+            c.calls += 1;
+            c.gap = 0;
+            if gap > 1 {
+                return c.set_gap(gap - 1);
             }
-            None => false,
+        } else {
+            c.take_gap();
         }
+        c.start();
+        c.pending = true;
+        1
+    }
+
+    /// The end of a slow call that returned a record, inline in the caller's loop: only clock
+    /// readings and stores, no call (a call there would make the compiler keep the loop's
+    /// values safe from it on every record). The rest is done by the next call, which is slow.
+    #[inline(always)]
+    fn end_inline(&mut self) {
+        if !self.pending {
+            return;
+        }
+        self.pending = false;
+        self.ended = true;
+        if let Some(open) = self.open.take() {
+            let t1 = open.t0.raw_now();
+            self.closed = Some(Closed::of(open, t1));
+        }
+        self.announced.end();
+    }
+
+    /// Records the slow call that ended in [`IterCold::end_inline`], if one did: the countdown
+    /// it leaves, counting from the call after it. Forgets a slow call that never ended (it
+    /// unwound).
+    fn catch_up(&mut self) -> Option<u32> {
+        if std::mem::take(&mut self.pending) {
+            self.announced.end();
+            self.forget_stale();
+        }
+        if !std::mem::take(&mut self.ended) {
+            return None;
+        }
+        Some(match self.closed.take() {
+            Some(closed) => {
+                self.set_timing(false);
+                self.record(closed, true);
+                self.schedule()
+            }
+            None => self.untimed_gap(),
+        })
     }
 
     /// End of a call of the output whose countdown is at `left`: a slow call (`pending`) or one
@@ -788,10 +884,9 @@ impl IterCold {
         }
     }
 
-    /// Start of a slow `next` call.
+    /// Start of a slow `next` call (counted already).
     fn start(&mut self) {
         self.forget_stale();
-        self.take_gap();
         self.settle();
         self.announce();
         if let Some(exact) = self.timed_kind() {
@@ -812,6 +907,11 @@ impl IterCold {
             return self.schedule();
         }
         self.announced.end();
+        self.untimed_gap()
+    }
+
+    /// The countdown after a slow call that was not timed.
+    fn untimed_gap(&mut self) -> u32 {
         match self.next {
             Next::Armed => self.set_gap(ARMED_CHECK),
             Next::Sample | Next::Every => self.set_gap(self.resume),
@@ -823,8 +923,19 @@ impl IterCold {
     /// Records the timed call `open`, ended at `t1`.
     fn close(&mut self, open: Open, t1: u64, some: bool) {
         self.set_timing(false);
-        let (t, exact) = (open.t, open.exact);
-        let (span, child, nested) = open.finish_nested(t1);
+        self.record(Closed::of(open, t1), some);
+    }
+
+    /// Records a closed timed call that returned a record (`some`) or not.
+    fn record(&mut self, closed: Closed, some: bool) {
+        let Closed {
+            t,
+            t1,
+            span,
+            child,
+            nested,
+            exact,
+        } = closed;
         let first = self.next == Next::First;
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
@@ -899,6 +1010,12 @@ impl IterCold {
 
     /// The iterator is dropped, its countdown at `left`.
     fn finish(&mut self, left: u32) {
+        // The hot countdown is stale once a call is caught up with.
+        let left = if self.catch_up().is_some() {
+            self.gap
+        } else {
+            left
+        };
         self.announced.end();
         self.awaiting.take();
         self.forget_stale();
@@ -933,6 +1050,11 @@ impl IterCold {
         if self.id == 0 {
             return left;
         }
+        let left = if self.catch_up().is_some() {
+            self.gap
+        } else {
+            left
+        };
         self.forget_stale();
         self.settle();
         let left = self.fold_countdown(left);
@@ -1207,8 +1329,12 @@ struct InputCold {
     epoch: u32,
     /// A `fold` waits for its consumer to return to open a timed pull.
     awaiting: Awaiting,
-    /// A slow pull is in progress (see [`IterCold::pending`]).
+    /// A slow pull is in progress: its end comes to [`InputCold::end_inline`] (or, for a
+    /// `None`, to [`InputCold::after`]); the hot countdown is at 1 meanwhile.
     pending: bool,
+    /// A timed pull ended in [`InputCold::end_inline`]: its records in are added to the
+    /// thread's figures at the next slow pull.
+    flush_due: bool,
     done: bool,
     /// The timed pull in progress.
     open: Option<Open>,
@@ -1245,8 +1371,12 @@ impl InputHot {
     /// End of a pull that returned `item`: a timed pull, or a `None`, goes to the cold state.
     #[inline(always)]
     fn leave<T>(&mut self, item: &Option<T>) {
-        if self.cold.as_deref().is_some_and(|c| c.pending) | item.is_none() {
-            InputCold::after(self.cold.as_deref_mut(), item.is_some());
+        if item.is_none() {
+            InputCold::after(self.cold.as_deref_mut(), false);
+        } else if self.left == 1
+            && let Some(c) = self.cold.as_deref_mut()
+        {
+            c.end_inline();
         }
     }
 }
@@ -1264,6 +1394,7 @@ impl InputCold {
             epoch: 0,
             awaiting: Awaiting::default(),
             pending: false,
+            flush_due: false,
             done: false,
             open: None,
             announced: Announcement::default(),
@@ -1380,16 +1511,41 @@ impl InputCold {
     fn before(cold: Option<&mut InputCold>) -> u32 {
         match cold {
             Some(c) => {
+                if std::mem::take(&mut c.pending) {
+                    // The last slow pull unwound.
+                    c.announced.end();
+                }
+                if std::mem::take(&mut c.flush_due) {
+                    c.flush(c.gap);
+                }
                 c.take_gap();
-                let gap = c.look();
+                c.look();
                 // The first pull names the consuming stage to the upstream's first call.
                 if c.pulls == 1 {
                     c.announce();
                 }
                 c.pending = c.open.is_some() || c.announced.is_up();
-                gap
+                if c.pending {
+                    c.gap = 1;
+                }
+                c.gap
             }
             None => u32::MAX,
+        }
+    }
+
+    /// The end of a slow pull that returned a record, inline in the caller's loop (see
+    /// [`IterCold::end_inline`]).
+    #[inline(always)]
+    fn end_inline(&mut self) {
+        if !self.pending {
+            return;
+        }
+        self.pending = false;
+        self.announced.end();
+        if let Some(open) = self.open.take() {
+            self.flush_due = true;
+            open.finish_now();
         }
     }
 
