@@ -1,5 +1,6 @@
 //! The stage recorder driven directly (the macro tests drive it through `#[stage]`): the
-//! published current stage, and the thread's state after a panic inside a stage.
+//! published current stage, the thread's state after a panic inside a stage, and timed calls
+//! recorded by the call after them.
 //!
 //! A lazy stage publishes itself on every record only with the `alloc` feature (the allocation
 //! counts per stage need it); `scripts/test.sh` runs this file both ways.
@@ -18,6 +19,11 @@ static AFTER: StageSite = StageSite::new("direct_after", "t", "f", 4, StageKind:
 static FOLDED: StageSite = StageSite::new("direct_folded", "t", "f", 5, StageKind::Lazy);
 static FOLD_AFTER: StageSite = StageSite::new("direct_fold_after", "t", "f", 6, StageKind::Lazy);
 static FOLD_OUTER: StageSite = StageSite::new("direct_fold_outer", "t", "f", 7, StageKind::Lazy);
+static MOVED: StageSite = StageSite::new("direct_moved", "t", "f", 8, StageKind::Lazy);
+static DROPPED: StageSite = StageSite::new("direct_dropped", "t", "f", 9, StageKind::Lazy);
+static FIRST_PANICS: StageSite =
+    StageSite::new("direct_first_panics", "t", "f", 10, StageKind::Lazy);
+static AFTER_NEXT: StageSite = StageSite::new("direct_after_next", "t", "f", 11, StageKind::Lazy);
 
 fn current() -> u32 {
     current_thread().map_or(0, |t| t.current_stage.load(Relaxed))
@@ -131,4 +137,87 @@ fn a_panic_in_the_consumer_of_a_fold_leaves_the_thread_usable() {
         .find(|s| s.name == "direct_fold_outer")
         .unwrap();
     assert_eq!((o.records_in, o.records_out, o.exhausted), (300, 300, 1));
+}
+
+fn spin(d: std::time::Duration) {
+    let t = std::time::Instant::now();
+    while t.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+fn stats(stages: &[pipelinescope_core::profile::StageStats], name: &str) -> (u64, u64, u64, u64) {
+    let s = stages.iter().find(|s| s.name == name).unwrap();
+    (
+        s.records_out,
+        s.exhausted,
+        s.dropped_early,
+        s.own_histogram.count(),
+    )
+}
+
+/// A timed call that returns a record ends inline and is recorded by the iterator's next call,
+/// or when it drops: recorded on the thread that makes that call, once.
+#[test]
+fn a_timed_call_is_recorded_by_the_next_call_or_the_drop() {
+    let ms = std::time::Duration::from_millis(1);
+    // Dropped after its first call: the drop records it.
+    let mut it = StageIter::new(&DROPPED, (0..100u32).inspect(|_| spin(ms)));
+    assert_eq!(it.next(), Some(0));
+    drop(it);
+    // Its first call on this thread, the rest on another.
+    let mut it = StageIter::new(
+        &MOVED,
+        (0..500u32).inspect(move |&x| {
+            if x == 0 {
+                spin(ms)
+            }
+        }),
+    );
+    assert_eq!(it.next(), Some(0));
+    let rest = std::thread::spawn(move || it.map(u64::from).sum::<u64>())
+        .join()
+        .unwrap();
+    assert_eq!(rest, (1..500).sum::<u64>());
+    let (stages, _) = collect(1_000_000_000);
+    assert_eq!(stats(&stages, "direct_dropped"), (1, 0, 1, 1));
+    let d = stages.iter().find(|s| s.name == "direct_dropped").unwrap();
+    assert!(d.own_ns >= 990_000, "{}", d.own_ns);
+    assert_eq!(stats(&stages, "direct_moved"), (500, 1, 0, 500));
+    let m = stages.iter().find(|s| s.name == "direct_moved").unwrap();
+    assert!(m.own_ns >= 990_000, "{}", m.own_ns);
+}
+
+/// A call that unwinds is forgotten by the next one: the thread's timing goes on normally.
+#[test]
+fn a_panic_in_a_timed_next_call_leaves_the_thread_usable() {
+    std::thread::spawn(|| {
+        let mut it = StageIter::new(
+            &FIRST_PANICS,
+            (0..200u32).inspect(|&x| assert!(x != 0, "boom")),
+        );
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| it.next()));
+        assert!(r.is_err());
+        // The stage's announcement is taken back by its next call (at once with `alloc`).
+        assert_eq!(it.by_ref().count(), 199);
+        assert_eq!(current(), 0);
+        let mut n = 0;
+        for _ in StageIter::new(&AFTER_NEXT, 0..300u32) {
+            n += 1;
+        }
+        assert_eq!(n, 300);
+        assert_eq!(current(), 0);
+    })
+    .join()
+    .unwrap();
+    let (stages, _) = collect(1_000_000_000);
+    // The call that unwound counts as a call, as a record out: a wrapper cannot tell it from
+    // one that returned.
+    assert_eq!(stats(&stages, "direct_first_panics"), (200, 1, 0, 200));
+    assert_eq!(stats(&stages, "direct_after_next"), (300, 1, 0, 300));
+    let a = stages
+        .iter()
+        .find(|s| s.name == "direct_after_next")
+        .unwrap();
+    assert!(a.own_ns > 0);
 }

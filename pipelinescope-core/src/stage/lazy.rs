@@ -505,7 +505,6 @@ struct IterCold {
 /// its end reading, span, time in timed pulls (and nested stage calls), and how many closed
 /// inside it.
 struct Closed {
-    t: &'static StageThread,
     t1: u64,
     span: u64,
     child: u64,
@@ -516,10 +515,9 @@ struct Closed {
 impl Closed {
     #[inline(always)]
     fn of(open: Open, t1: u64) -> Closed {
-        let (t, exact) = (open.t, open.exact);
+        let exact = open.exact;
         let (span, child, nested) = open.finish_nested(t1);
         Closed {
-            t,
             t1,
             span,
             child,
@@ -929,13 +927,14 @@ impl IterCold {
     /// Records a closed timed call that returned a record (`some`) or not.
     fn record(&mut self, closed: Closed, some: bool) {
         let Closed {
-            t,
             t1,
             span,
             child,
             nested,
             exact,
         } = closed;
+        // The thread recording now: the iterator may have moved to another since the call.
+        let Some(t) = local() else { return };
         let first = self.next == Next::First;
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
