@@ -1375,6 +1375,10 @@ impl InputHot {
         } else if self.left == 1
             && let Some(c) = self.cold.as_deref_mut()
         {
+            // Timed pulls are rare: the hint moves this code out of the loop's straight path.
+            // (Measured: `next` 2 points cheaper; the same hint on the output's end measured
+            // no better, and worse where the consumer collects.)
+            std::hint::cold_path();
             c.end_inline();
         }
     }
