@@ -83,8 +83,8 @@ impl Start {
 
     /// Raw ticks now, read without a function call where the CPU has a counter: for the end of
     /// a timed call, which happens inside the user's loop, where a call would make the
-    /// compiler keep the loop's values safe from it on every record (measured: a third more
-    /// cost on the sensor pipeline's `next` path). Where `quanta` reads the counter itself,
+    /// compiler keep the loop's values safe from it on every record (measured: about ten
+    /// points more on the sensor pipeline's `next` path). Where `quanta` reads the counter itself,
     /// that is the reading; where it reads the OS clock (no invariant time-stamp counter), the
     /// counter's advance since `self` is scaled to raw ticks, at the rate measured once at
     /// start-up: over one call's span, the error is that span times the rate's error.

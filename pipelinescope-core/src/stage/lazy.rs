@@ -38,8 +38,8 @@
 //! A slow `next` call that returns a record ends inline in the caller's loop: a clock reading
 //! (one instruction where the CPU has a counter, see [`Start::raw_now`]), its frame closed, its
 //! stage's announcement taken back. No function is called there: the compiler would then keep
-//! every value of the loop safe from the call on every record, which measured a third more on
-//! the sensor pipeline. The rest (recording the call, choosing the next one to time) is done by
+//! every value of the loop safe from the call on every record (the sensor pipeline collected
+//! into a `Vec` cost +18% that way, +5% this way). The rest (recording the call, choosing the next one to time) is done by
 //! the next call, which is slow for that reason. A call that returns `None` ends out of line.
 //!
 //! In a `fold`, a call runs from the return of the consumer's closure to the next record handed
