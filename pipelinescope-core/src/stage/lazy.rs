@@ -6,9 +6,10 @@
 //! Per record, a wrapper counts down to its next slow call (one decrement and a branch on a field
 //! of the wrapper), and after its inner call tests whether the call returned `None` or its
 //! countdown is at 1, where a slow call keeps it (`next`), or whether some wrapper waits for the
-//! consumer to return (`fold`: one thread-local load). No clock, nothing shared written. Records in and out are not counted one by one: they
-//! are the calls the countdowns went through, less the calls that returned `None`, added to the
-//! thread's figures at the slow calls and when the wrapper drops.
+//! consumer to return (`fold`: one thread-local load). No clock, nothing shared written. Records
+//! in and out are not counted one by one: they are the calls the countdowns went through, less
+//! the calls that returned `None`, added to the thread's figures at the slow calls and when the
+//! wrapper drops.
 //!
 //! With the `alloc` feature the output also publishes which stage the thread is in on every
 //! record (two stores to the thread's `current_stage`), so that the allocation tracker charges
@@ -39,8 +40,9 @@
 //! (one instruction where the CPU has a counter, see [`Start::raw_now`]), its frame closed, its
 //! stage's announcement taken back. No function is called there: the compiler would then keep
 //! every value of the loop safe from the call on every record (the sensor pipeline collected
-//! into a `Vec` cost +18% that way, +5% this way). The rest (recording the call, choosing the next one to time) is done by
-//! the next call, which is slow for that reason. A call that returns `None` ends out of line.
+//! into a `Vec` cost +18% that way, +5% this way). The rest (recording the call, choosing the
+//! next one to time) is done by the next call, which is slow for that reason, or when the
+//! iterator drops. A call that returns `None` ends out of line.
 //!
 //! In a `fold`, a call runs from the return of the consumer's closure to the next record handed
 //! to it. The decision to time the next call is taken as a record arrives; the clock is read
