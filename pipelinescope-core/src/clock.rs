@@ -24,7 +24,9 @@ pub fn since_first_use() -> std::time::Duration {
 pub fn clock() -> &'static quanta::Clock {
     CLOCK.get_or_init(|| {
         let clock = quanta::Clock::new();
-        let _ = COUNTER_SCALE.set(CounterScale::measure(&clock));
+        if HAS_COUNTER {
+            let _ = COUNTER_SCALE.set(CounterScale::measure(&clock));
+        }
         clock
     })
 }
@@ -34,6 +36,12 @@ pub fn clock() -> &'static quanta::Clock {
 pub fn raw() -> u64 {
     clock().raw()
 }
+
+/// Whether [`counter`] reads a counter on this target.
+const HAS_COUNTER: bool = cfg!(any(
+    target_arch = "x86_64",
+    all(target_arch = "aarch64", not(target_os = "ios"))
+));
 
 /// The CPU's own counter now, read in one instruction where there is one (the x86-64
 /// time-stamp counter, the AArch64 virtual counter); 0 elsewhere.
@@ -90,24 +98,14 @@ impl Start {
     /// start-up: over one call's span, the error is that span times the rate's error.
     #[inline(always)]
     pub fn raw_now(&self) -> u64 {
-        #[cfg(any(
-            target_arch = "x86_64",
-            all(target_arch = "aarch64", not(target_os = "ios"))
-        ))]
-        {
-            let c = counter();
-            match COUNTER_SCALE.get() {
-                Some(CounterScale::Direct) => c,
-                Some(CounterScale::Scaled(mult)) => scaled(self, c, *mult),
-                None => self.raw,
-            }
+        if !HAS_COUNTER {
+            return raw();
         }
-        #[cfg(not(any(
-            target_arch = "x86_64",
-            all(target_arch = "aarch64", not(target_os = "ios"))
-        )))]
-        {
-            raw()
+        let c = counter();
+        match COUNTER_SCALE.get() {
+            Some(CounterScale::Direct) => c,
+            Some(CounterScale::Scaled(mult)) => scaled(self, c, *mult),
+            None => self.raw,
         }
     }
 }
