@@ -176,12 +176,14 @@ pub fn ns_per_tick() -> f64 {
 
 /// Name of the clock source in use, for the run metadata.
 pub fn source_name() -> &'static str {
-    // quanta falls back to the monotonic clock when the TSC is not invariant: the scale is then
-    // exactly one nanosecond per tick.
-    if ticks_to_ns(1 << 40) == 1 << 40 {
-        "monotonic"
-    } else {
-        "tsc"
+    // quanta falls back to the OS's monotonic clock when the counter is not invariant; whether
+    // it reads the counter is what the clock found out when it was made. (The scale alone
+    // cannot tell: a counter may tick at exactly 1 GHz.)
+    clock();
+    match COUNTER_SCALE.get() {
+        Some(CounterScale::Direct) if cfg!(target_arch = "aarch64") => "cntvct",
+        Some(CounterScale::Direct) => "tsc",
+        _ => "monotonic",
     }
 }
 

@@ -602,7 +602,7 @@ impl IterHot {
         #[cfg(not(feature = "alloc"))]
         let Call {} = call;
         if item.is_none() {
-            self.left = IterCold::after(self.cold.as_deref_mut(), false, self.left);
+            self.left = IterCold::after(self.cold.as_deref_mut(), self.left);
         } else if self.left == 1
             && let Some(c) = self.cold.as_deref_mut()
         {
@@ -852,40 +852,51 @@ impl IterCold {
         self.announced.end();
     }
 
-    /// Records the slow call that ended in [`IterCold::end_inline`], if one did: the countdown
-    /// it leaves, counting from the call after it. Forgets a slow call that never ended (it
-    /// unwound).
+    /// Records the slow call that ended with a record in [`IterCold::end_inline`], if one did:
+    /// the countdown it leaves, counting from the call after it. Forgets a slow call that never
+    /// ended (it unwound).
     fn catch_up(&mut self) -> Option<u32> {
         if std::mem::take(&mut self.pending) {
             self.announced.end();
             self.forget_stale();
         }
+        self.record_ended(true)
+    }
+
+    /// `left`, or the countdown a caught-up call leaves (the hot one is stale then).
+    fn caught_up(&mut self, left: u32) -> u32 {
+        if self.catch_up().is_some() {
+            self.gap
+        } else {
+            left
+        }
+    }
+
+    /// Records the slow call [`IterCold::end_inline`] ended, if it ended one, which returned a
+    /// record (`some`) or not: the countdown it leaves.
+    fn record_ended(&mut self, some: bool) -> Option<u32> {
         if !std::mem::take(&mut self.ended) {
             return None;
         }
         Some(match self.closed.take() {
             Some(closed) => {
                 self.set_timing(false);
-                self.record(closed, true);
+                self.record(closed, some);
                 self.schedule()
             }
             None => self.untimed_gap(),
         })
     }
 
-    /// End of a call of the output whose countdown is at `left`: a slow call (`pending`) or one
-    /// that returned `None` (not `some`). The countdown.
+    /// A call of the output returned `None`, its countdown at `left`: the countdown. (A slow
+    /// one ends here as [`IterCold::end_inline`] ends one that returned a record, and is
+    /// recorded at once: there is no record to keep safe from a call.)
     #[inline(never)]
-    fn after(cold: Option<&mut IterCold>, some: bool, left: u32) -> u32 {
+    fn after(cold: Option<&mut IterCold>, left: u32) -> u32 {
         let Some(c) = cold else { return left };
-        if !some {
-            c.none();
-        }
-        if std::mem::take(&mut c.pending) {
-            c.end(some)
-        } else {
-            left
-        }
+        c.none();
+        c.end_inline();
+        c.record_ended(false).unwrap_or(left)
     }
 
     /// Start of a slow `next` call (counted already).
@@ -900,18 +911,6 @@ impl IterCold {
         // and counts this gap of one.
         self.resume = self.gap.max(1);
         self.gap = 1;
-    }
-
-    /// End of a slow `next` call that returned a record (`some`) or not: the countdown.
-    fn end(&mut self, some: bool) -> u32 {
-        if let Some(open) = self.open.take() {
-            let t1 = raw();
-            self.announced.end();
-            self.close(open, t1, some);
-            return self.schedule();
-        }
-        self.announced.end();
-        self.untimed_gap()
     }
 
     /// The countdown after a slow call that was not timed.
@@ -1015,12 +1014,7 @@ impl IterCold {
 
     /// The iterator is dropped, its countdown at `left`.
     fn finish(&mut self, left: u32) {
-        // The hot countdown is stale once a call is caught up with.
-        let left = if self.catch_up().is_some() {
-            self.gap
-        } else {
-            left
-        };
+        let left = self.caught_up(left);
         self.announced.end();
         self.awaiting.take();
         self.forget_stale();
@@ -1055,11 +1049,7 @@ impl IterCold {
         if self.id == 0 {
             return left;
         }
-        let left = if self.catch_up().is_some() {
-            self.gap
-        } else {
-            left
-        };
+        let left = self.caught_up(left);
         self.forget_stale();
         self.settle();
         let left = self.fold_countdown(left);
@@ -1377,7 +1367,7 @@ impl InputHot {
     #[inline(always)]
     fn leave<T>(&mut self, item: &Option<T>) {
         if item.is_none() {
-            InputCold::after(self.cold.as_deref_mut(), false);
+            InputCold::after(self.cold.as_deref_mut());
         } else if self.left == 1
             && let Some(c) = self.cold.as_deref_mut()
         {
@@ -1558,15 +1548,13 @@ impl InputCold {
         }
     }
 
-    /// End of a pull: a slow one (`pending`) or one that returned `None` (not `some`).
+    /// A pull returned `None`; a slow one ends here, its records in added at once.
     #[inline(never)]
-    fn after(cold: Option<&mut InputCold>, some: bool) {
+    fn after(cold: Option<&mut InputCold>) {
         let Some(c) = cold else { return };
         let pending = std::mem::take(&mut c.pending);
         c.announced.end();
-        if !some {
-            c.none();
-        }
+        c.none();
         if pending && let Some(open) = c.open.take() {
             c.flush(c.gap);
             open.finish(raw());
