@@ -5,7 +5,7 @@
 //! A lazy stage publishes itself on every record only with the `alloc` feature (the allocation
 //! counts per stage need it); `scripts/test.sh` runs this file both ways.
 
-use pipelinescope_core::profile::StageKind;
+use pipelinescope_core::profile::{StageKind, StageStats};
 use pipelinescope_core::recorder::current_thread;
 use pipelinescope_core::stage::{
     StageInput, StageIter, StageLink, StageSite, call, collect, stage_name,
@@ -67,7 +67,7 @@ fn current_stage_is_published_and_restored() {
     assert_eq!(stage_name(DOUBLE.id()), Some("direct_double"));
     assert_eq!(stage_name(0), None);
     let (stages, edges) = collect(1_000_000_000);
-    let d = stages.iter().find(|s| s.name == "direct_double").unwrap();
+    let d = named(&stages, "direct_double");
     assert_eq!((d.records_in, d.records_out), (2_000, 2_000));
     assert!(
         edges
@@ -92,9 +92,9 @@ fn a_panic_inside_a_stage_leaves_the_thread_usable() {
     .join()
     .unwrap();
     let (stages, _) = collect(1_000_000_000);
-    let p = stages.iter().find(|s| s.name == "direct_panicky").unwrap();
+    let p = named(&stages, "direct_panicky");
     assert_eq!((p.records_out, p.dropped_early, p.exhausted), (5, 1, 0));
-    let a = stages.iter().find(|s| s.name == "direct_after").unwrap();
+    let a = named(&stages, "direct_after");
     assert_eq!((a.records_out, a.exhausted), (300, 1));
     assert_eq!(a.own_histogram.count(), 300);
     assert!(a.own_ns > 0);
@@ -123,19 +123,13 @@ fn a_panic_in_the_consumer_of_a_fold_leaves_the_thread_usable() {
             && e.to == "direct_fold_outer"
             && e.records == 300)
     );
-    let f = stages.iter().find(|s| s.name == "direct_folded").unwrap();
+    let f = named(&stages, "direct_folded");
     // Records 0 to 5 were handed out; the consumer panicked on the last.
     assert_eq!((f.records_out, f.dropped_early, f.exhausted), (6, 1, 0));
-    let a = stages
-        .iter()
-        .find(|s| s.name == "direct_fold_after")
-        .unwrap();
+    let a = named(&stages, "direct_fold_after");
     assert_eq!((a.records_out, a.exhausted), (300, 1));
     assert_eq!(a.own_histogram.count(), 300);
-    let o = stages
-        .iter()
-        .find(|s| s.name == "direct_fold_outer")
-        .unwrap();
+    let o = named(&stages, "direct_fold_outer");
     assert_eq!((o.records_in, o.records_out, o.exhausted), (300, 300, 1));
 }
 
@@ -146,8 +140,12 @@ fn spin(d: std::time::Duration) {
     }
 }
 
-fn stats(stages: &[pipelinescope_core::profile::StageStats], name: &str) -> (u64, u64, u64, u64) {
-    let s = stages.iter().find(|s| s.name == name).unwrap();
+fn named<'a>(stages: &'a [StageStats], name: &str) -> &'a StageStats {
+    stages.iter().find(|s| s.name == name).unwrap()
+}
+
+/// Records out, exhausted, dropped early, and records in the own-time histogram.
+fn outcome(s: &StageStats) -> (u64, u64, u64, u64) {
     (
         s.records_out,
         s.exhausted,
@@ -180,11 +178,11 @@ fn a_timed_call_is_recorded_by_the_next_call_or_the_drop() {
         .unwrap();
     assert_eq!(rest, (1..500).sum::<u64>());
     let (stages, _) = collect(1_000_000_000);
-    assert_eq!(stats(&stages, "direct_dropped"), (1, 0, 1, 1));
-    let d = stages.iter().find(|s| s.name == "direct_dropped").unwrap();
+    let d = named(&stages, "direct_dropped");
+    assert_eq!(outcome(d), (1, 0, 1, 1));
     assert!(d.own_ns >= 990_000, "{}", d.own_ns);
-    assert_eq!(stats(&stages, "direct_moved"), (500, 1, 0, 500));
-    let m = stages.iter().find(|s| s.name == "direct_moved").unwrap();
+    let m = named(&stages, "direct_moved");
+    assert_eq!(outcome(m), (500, 1, 0, 500));
     assert!(m.own_ns >= 990_000, "{}", m.own_ns);
 }
 
@@ -213,11 +211,11 @@ fn a_panic_in_a_timed_next_call_leaves_the_thread_usable() {
     let (stages, _) = collect(1_000_000_000);
     // The call that unwound counts as a call, as a record out: a wrapper cannot tell it from
     // one that returned.
-    assert_eq!(stats(&stages, "direct_first_panics"), (200, 1, 0, 200));
-    assert_eq!(stats(&stages, "direct_after_next"), (300, 1, 0, 300));
-    let a = stages
-        .iter()
-        .find(|s| s.name == "direct_after_next")
-        .unwrap();
+    assert_eq!(
+        outcome(named(&stages, "direct_first_panics")),
+        (200, 1, 0, 200)
+    );
+    let a = named(&stages, "direct_after_next");
+    assert_eq!(outcome(a), (300, 1, 0, 300));
     assert!(a.own_ns > 0);
 }
