@@ -13,7 +13,7 @@ pub const CONFIG_FILE_NAMES: [&str; 2] = ["pipelinescope.toml", ".pipelinescope.
 pub const SEARCH_LEVELS: usize = 6;
 
 /// Every key a config file or environment variable may set.
-pub const KEYS: [&str; 14] = [
+pub const KEYS: [&str; 16] = [
     "output_dir",
     "dashboard_title",
     "enable_dashboard",
@@ -28,6 +28,8 @@ pub const KEYS: [&str; 14] = [
     "top_n",
     "sort_by",
     "ignore",
+    "compensate",
+    "timing",
 ];
 
 /// Which column the console summary sorts by.
@@ -97,6 +99,11 @@ pub struct Settings {
     pub sort_by: SortBy,
     /// Glob patterns over function names to leave out of every output.
     pub ignore: Vec<String>,
+    /// Whether the probe's measured cost is taken off the time figures.
+    pub compensate: bool,
+    /// Whether functions much shorter than the probe are timed on a sample of their calls
+    /// (`true`, "sampled") or on every call ("exact").
+    pub sampled_timing: bool,
 }
 
 impl Default for Settings {
@@ -116,6 +123,8 @@ impl Default for Settings {
             top_n: 15,
             sort_by: SortBy::Cumulative,
             ignore: Vec::new(),
+            compensate: true,
+            sampled_timing: true,
         }
     }
 }
@@ -245,6 +254,15 @@ impl Config {
     setter!(
         /// Console sort column: `cumulative`, `self`, `calls` or `p99`.
         sort_by: &str => |v: &str| Value::Str(v.to_string())
+    );
+    setter!(
+        /// Whether the probe's measured cost is taken off the time figures (default true).
+        compensate: bool => Value::Bool
+    );
+    setter!(
+        /// `"sampled"` (default): functions much shorter than the probe are timed on a random
+        /// sample of their calls; `"exact"`: every call is timed.
+        timing: &str => |v: &str| Value::Str(v.to_string())
     );
 
     /// Glob patterns over function names to leave out of every output.
@@ -449,6 +467,13 @@ impl Resolved {
             "top_n" => s.top_n.to_string(),
             "sort_by" => format!("\"{}\"", s.sort_by.as_str()),
             "ignore" => format!("{:?}", s.ignore),
+            "compensate" => s.compensate.to_string(),
+            "timing" => if s.sampled_timing {
+                "\"sampled\""
+            } else {
+                "\"exact\""
+            }
+            .to_string(),
             _ => String::new(),
         }
     }
@@ -487,9 +512,25 @@ impl Resolved {
                 s.enable_gpu_monitoring = v;
                 None
             }
-            ("enable_dashboard" | "enable_cpu_monitoring" | "enable_gpu_monitoring", v) => {
-                Some(bad(&format!("must be true or false, not {}", v.kind())))
+            ("compensate", Value::Bool(v)) => {
+                s.compensate = v;
+                None
             }
+            ("timing", Value::Str(v)) if matches!(v.trim(), "sampled" | "exact") => {
+                s.sampled_timing = v.trim() == "sampled";
+                None
+            }
+            ("timing", v) => Some(bad(&format!(
+                "must be \"sampled\" or \"exact\", got {}",
+                show(&v)
+            ))),
+            (
+                "enable_dashboard"
+                | "enable_cpu_monitoring"
+                | "enable_gpu_monitoring"
+                | "compensate",
+                v,
+            ) => Some(bad(&format!("must be true or false, not {}", v.kind()))),
             ("sample_size", Value::Int(v)) if v >= 1 => {
                 s.sample_size = v as u64;
                 None

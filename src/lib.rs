@@ -81,9 +81,9 @@ pub fn measure_probe_overhead() -> f64 {
 #[doc(hidden)]
 pub mod __private {
     pub use pipelinescope_core::profile::StageKind;
-    pub use pipelinescope_core::recorder::{Guard, Instrumented, enter, instrument_future};
     pub use pipelinescope_core::site::{Site, SiteKind};
     pub use pipelinescope_core::stage::{
         Records, StageCall, StageInput, StageIter, StageLink, StageSite, call as stage_call,
     };
+    pub use pipelinescope_core::{Guard, Instrumented, enter, instrument_future};
 }

@@ -74,6 +74,11 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
         warnings,
     } = config.resolve();
     // Calibrate before the run's clock starts, so the calibration is not part of the run.
+    #[cfg(feature = "enable")]
+    {
+        pipelinescope_core::calibrate::set_compensation(settings.compensate);
+        pipelinescope_core::calibrate::set_sampling(settings.sampled_timing);
+    }
     let probe_overhead_ns = if crate::is_recording() {
         pipelinescope_core::measure_probe_overhead()
     } else {
@@ -135,10 +140,24 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
                 .to_string(),
         );
     }
-    run.log_line(format!(
-        "probe overhead: {:.1} ns per instrumented call",
-        run.probe_overhead_ns
-    ));
+    #[cfg(feature = "enable")]
+    if crate::is_recording() {
+        let c = pipelinescope_core::calibration();
+        run.log_line(format!(
+            "probe cost: {:.1} ns per timed call ({:.1} ns inside its interval, {:.1} ns in the \
+             caller's), {:.1} ns per untimed call; {}; timing {}",
+            c.timed_ns(),
+            c.inside_ns,
+            c.outside_ns,
+            c.untimed_ns,
+            if c.compensated {
+                "taken off the figures"
+            } else {
+                "left in the figures (compensate = false)"
+            },
+            if c.sampled { "sampled" } else { "exact" }
+        ));
+    }
     #[cfg(feature = "enable")]
     {
         run.sampler = crate::resources_hook::start(&run.settings);

@@ -7,20 +7,34 @@
 
 #[cfg(feature = "alloc")]
 pub mod alloc;
+pub mod calibrate;
 pub mod clock;
 pub mod control;
 pub mod delta;
+mod future;
 pub mod hist;
 pub mod profile;
 pub mod recorder;
 pub mod resources;
+mod sampling;
 mod segvec;
 pub mod site;
 pub mod snapshot;
 pub mod stage;
 
+pub use calibrate::{Calibration, calibration};
+pub use future::{Instrumented, instrument_future};
 pub use profile::{Profile, SCHEMA_VERSION};
-pub use recorder::{Guard, Instrumented, enter, instrument_future, measure_probe_overhead};
+pub use recorder::{Guard, enter};
+
+/// What one timed instrumented call costs on this machine (enter plus exit of an empty
+/// function, nanoseconds), measured once per process: see [`calibration`] for its parts.
+pub fn measure_probe_overhead() -> f64 {
+    if !control::enabled() {
+        return 0.0;
+    }
+    calibration().timed_ns()
+}
 pub use site::{Site, SiteKind};
 
 #[cfg(feature = "alloc")]

@@ -71,8 +71,25 @@ pub struct RunMeta {
     pub pid: u32,
     /// Version of PipelineScope that wrote the profile.
     pub pipelinescope_version: String,
-    /// Measured cost of one instrumented call (enter and exit) on this machine, nanoseconds.
+    /// Measured cost of one timed instrumented call (enter and exit) on this machine,
+    /// nanoseconds: `probe_inside_ns + probe_outside_ns`.
     pub probe_overhead_ns: f64,
+    /// The part of a timed call's probe that falls inside its own measured interval.
+    #[serde(default)]
+    pub probe_inside_ns: f64,
+    /// The part of a timed call's probe that falls in its caller's interval.
+    #[serde(default)]
+    pub probe_outside_ns: f64,
+    /// Cost of an untimed (counted only) call, all of it in its caller's interval.
+    #[serde(default)]
+    pub probe_untimed_ns: f64,
+    /// Whether the probe's cost was taken off every time figure (`compensate`).
+    #[serde(default)]
+    pub compensated: bool,
+    /// `sampled`: functions much shorter than the probe were timed on a random sample of their
+    /// calls (counts exact, times estimated); `exact`: every call was timed.
+    #[serde(default)]
+    pub timing: String,
     /// Estimated share of the wall time spent inside the probe itself (calls x overhead / wall).
     pub probe_overhead_share: f64,
     /// Whether the clock is the CPU's invariant TSC (else the OS monotonic clock).
@@ -151,12 +168,24 @@ pub struct FunctionStats {
     pub kind: FunctionKind,
     /// Completed calls (for async: completed futures). Calls that unwound count here too.
     pub calls: u64,
+    /// Calls whose time was measured (the others were counted and estimated: see
+    /// `meta.timing`). Equal to `calls` when every call was timed.
+    #[serde(default)]
+    pub timed_calls: u64,
     /// Calls that ended by a panic unwinding through them.
     pub panics: u64,
-    /// Inclusive time; a recursive function counts its outermost activation only.
+    /// Inclusive time; a recursive function counts its outermost activation only. With the
+    /// probe's cost taken off when `meta.compensated`.
     pub cumulative_ns: u64,
-    /// Exclusive time: cumulative minus instrumented callees.
+    /// Exclusive time: cumulative minus instrumented callees (and, compensated, minus the
+    /// probes' cost).
     pub self_ns: u64,
+    /// `cumulative_ns` before the probe's cost was taken off.
+    #[serde(default)]
+    pub raw_cumulative_ns: u64,
+    /// `self_ns` before the probe's cost was taken off.
+    #[serde(default)]
+    pub raw_self_ns: u64,
     /// Per-call inclusive time distribution summary.
     pub percentiles: Percentiles,
     /// Per-call inclusive time distribution.

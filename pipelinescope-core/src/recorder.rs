@@ -4,22 +4,31 @@
 //! only the owning thread writes, with a relaxed load and store (plain moves on x86: no lock
 //! prefix, no cache line shared with another writer), so a snapshot can read them at any time
 //! from another thread without stopping anyone and without losing counts. The bookkeeping only
-//! the owner needs (the stack of open frames, the child lookup of each call-tree node) sits in an
-//! `UnsafeCell` that no other thread touches.
+//! the owner needs (the stack of open frames, the child lookup of each call-tree node, the
+//! sampling state) sits in an `UnsafeCell` that no other thread touches.
 //!
 //! Enter: find the call-tree child of the current frame for this site (a short linear scan of
-//! the parent's children), push a frame, read the clock. Exit: read the clock, pop, add to the
-//! node's calls, self and (for the outermost activation of the node) cumulative time, add the
-//! elapsed time to the parent frame's child time, record the site's histogram, min, max and sum.
+//! the parent's children), decide whether this call is timed (`sampling`), push a frame, and for
+//! a timed call read the clock. Exit of a timed call: read the clock, pop, and add the call's
+//! figures with the probe's cost taken off (`calibrate`): its inclusive time less the probe's
+//! part inside its interval and the probes of everything nested in it; its self time less that
+//! part and everything its direct callees cost the caller (their time and the probe's part
+//! outside their interval). Exit of an untimed call: count it, and charge the caller's frame
+//! with its estimated time (the mean of its path's timed calls) and the untimed probe's cost, so
+//! that the caller's self time stays its own. Times are kept in fixed-point ticks and summed
+//! signed: a call shorter than the probe's jitter may come out below zero, and clamping each
+//! call would bias the sum; only the totals are clamped, when read.
 //!
 //! Recursion: when a function already on the current path is entered again, the frame is folded
 //! into that ancestor's node instead of growing the tree, and the node's cumulative time only
 //! counts its outermost activation. The tree's size is bounded by the distinct call paths without
 //! repetition, never by call count or recursion depth.
 
+use crate::calibrate::{COSTS, FP};
 use crate::hist::AtomicHist;
+use crate::sampling::{self, Rng};
 use crate::segvec::SegVec;
-use crate::site::{Site, SiteKind};
+use crate::site::Site;
 use std::cell::{Cell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,25 +39,46 @@ fn bump(c: &AtomicU64, by: u64) {
     c.store(c.load(Relaxed).wrapping_add(by), Relaxed);
 }
 
-/// Figures of one call path on one thread.
+/// Figures of one call path on one thread. Times are fixed-point ticks (`FP` fractional bits)
+/// summed as two's-complement (a compensated call can be below zero), each timed call multiplied
+/// by its weight: the calls it stands for.
 #[derive(Default)]
 pub(crate) struct NodeSlot {
     pub site: AtomicU32,
     /// Parent node index; the root (index 0) is its own parent.
     pub parent: AtomicU32,
+    /// Every call, timed or not.
     pub calls: AtomicU64,
-    pub self_ticks: AtomicU64,
-    pub cum_ticks: AtomicU64,
+    /// Calls that were timed.
+    pub timed: AtomicU64,
+    /// Sum of the timed calls' weights: `calls` less the untimed calls since the last timed one.
+    pub weight: AtomicU64,
+    /// Weighted self time, compensated.
+    pub self_fp: AtomicU64,
+    /// Weighted inclusive time of outermost activations, compensated.
+    pub cum_fp: AtomicU64,
+    /// Weighted probe cost taken off `self_fp` (what a raw figure would add back).
+    pub probe_self_fp: AtomicU64,
+    /// Weighted probe cost taken off `cum_fp`.
+    pub probe_cum_fp: AtomicU64,
     pub panics: AtomicU64,
+    /// Mean compensated inclusive time of the timed calls, fixed-point ticks: what an untimed
+    /// call is charged to its caller for. Owner-only in use; atomic only to be `Sync`.
+    pub est_fp: AtomicU64,
 }
 
 /// Figures of one site on one thread.
 pub(crate) struct SiteSlot {
+    /// Compensated inclusive time per call, each timed call counted `weight` times.
     pub hist: AtomicHist,
-    /// Sum of every call's inclusive time, recursive activations included (for the exact mean).
-    pub sum_ticks: AtomicU64,
+    /// Weighted sum of every timed call's compensated inclusive time, recursive activations
+    /// included (for the mean), fixed-point ticks, two's-complement.
+    pub sum_fp: AtomicU64,
     pub min_ticks: AtomicU64,
     pub max_ticks: AtomicU64,
+    /// The last timed call's value: the calls after it, not yet covered by a weight, are held
+    /// at it when read.
+    pub last_ticks: AtomicU64,
     pub polls: AtomicU64,
     pub busy_ticks: AtomicU64,
     pub cancelled: AtomicU64,
@@ -58,9 +88,10 @@ impl Default for SiteSlot {
     fn default() -> Self {
         SiteSlot {
             hist: AtomicHist::default(),
-            sum_ticks: AtomicU64::new(0),
+            sum_fp: AtomicU64::new(0),
             min_ticks: AtomicU64::new(u64::MAX),
             max_ticks: AtomicU64::new(0),
+            last_ticks: AtomicU64::new(0),
             polls: AtomicU64::new(0),
             busy_ticks: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
@@ -69,10 +100,13 @@ impl Default for SiteSlot {
 }
 
 impl SiteSlot {
+    /// Counts one timed call of compensated time `fp` (fixed point) standing for `w` calls.
     #[inline(always)]
-    fn record(&self, ticks: u64) {
-        self.hist.record(ticks);
-        bump(&self.sum_ticks, ticks);
+    fn record(&self, fp: u64, w: u64) {
+        let ticks = sampling::whole_ticks(fp);
+        self.hist.record_n(ticks, w);
+        bump(&self.sum_fp, fp.wrapping_mul(w));
+        self.last_ticks.store(ticks, Relaxed);
         if ticks < self.min_ticks.load(Relaxed) {
             self.min_ticks.store(ticks, Relaxed);
         }
@@ -82,15 +116,27 @@ impl SiteSlot {
     }
 }
 
+/// One open call, held by its guard on the caller's stack (in registers, mostly) rather than
+/// on a stack in the recorder: an untimed call then costs a few loads and stores with no chain
+/// of dependent memory accesses through a frame stack. Amounts are fixed-point ticks.
 #[derive(Clone, Copy)]
-struct Frame {
+pub(crate) struct Frame {
+    slot: *const NodeSlot,
     node: u32,
-    /// This frame's site: the next frame's `prev_site`.
-    site: u32,
-    /// Site of the frame below, restored into `current_site` on exit.
+    /// The node this call was made from, restored as the current node on exit.
+    parent: u32,
+    /// Site of the caller, restored into `current_site` on exit.
     prev_site: u32,
+    timed: bool,
+    /// The node recursed: its open activations are counted.
+    recursive: bool,
     start: u64,
-    child_ticks: u64,
+    /// The thread's `excluded_fp` on entry.
+    excluded0: u64,
+    /// The thread's `probe_fp` on entry.
+    probe0: u64,
+    /// The thread's `child_probe_fp` on entry.
+    child_probe0: u64,
     #[cfg(feature = "alloc")]
     alloc: crate::alloc::FrameMark,
 }
@@ -98,19 +144,45 @@ struct Frame {
 struct OwnerNode {
     /// `(site id, node index)` of each child already seen.
     children: Vec<(u32, u32)>,
-    /// Open activations of this node on the stack (recursion folds into the same node).
+    /// The child found last, looked at before `children`: most calls repeat the last one.
+    last_child: (u32, u32),
+    /// Open activations of this node, counted for recursive nodes only (recursion folds into
+    /// the same node; a node that never recursed has at most one open activation).
     active: u32,
     site: u32,
+    /// Calls left until the next timed one; 0 or 1: the next call is timed.
+    countdown: u32,
+    /// Timed calls so far (saturating).
+    timed: u32,
+    /// Mean gap between timed calls (0: every call is timed), decided every `RECHECK` timed
+    /// calls.
+    gap: u32,
+    /// The function recursed through this node: always timed.
+    recursive: bool,
     slot: *const NodeSlot,
     /// This node's site's per-thread figures (null for the root).
     site_slot: *const SiteSlot,
 }
 
 /// What only the owning thread reads and writes.
+///
+/// Three running sums stand in for per-frame accumulators. Each closing call sets
+/// `excluded_fp` to its value at the call's entry plus the call's whole footprint in its
+/// caller's interval (its time and its probe's), so that between a call's entry and exit it
+/// grows by exactly what the direct callees cost; `child_probe_fp` likewise by the direct
+/// callees' probe cost outside their intervals; `probe_fp` only grows, by every probe's cost,
+/// so between entry and exit it grows by the probe cost nested inside the call.
 struct Owner {
-    stack: Vec<Frame>,
+    /// The innermost open call's node (0: none).
+    cur: u32,
+    excluded_fp: u64,
+    child_probe_fp: u64,
+    probe_fp: u64,
     nodes: Vec<OwnerNode>,
     sites: Vec<*const SiteSlot>,
+    rng: Rng,
+    /// Calibration only: the gap every sampled path uses (0: as the sampling policy decides).
+    forced_gap: u32,
 }
 
 /// Everything one thread recorded.
@@ -155,7 +227,10 @@ pub(crate) fn all_threads() -> Vec<Arc<ThreadData>> {
         .clone()
 }
 
-fn forget_thread(td: *const ThreadData) {
+/// Detaches the current thread from `td` and drops it from the registry: its calls appear
+/// nowhere (the calibration thread's).
+pub(crate) fn forget_current_thread(td: &'static ThreadData) {
+    LOCAL.with(|l| l.set(DEAD));
     THREADS
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -164,8 +239,9 @@ fn forget_thread(td: *const ThreadData) {
 
 impl ThreadData {
     pub(crate) fn new(name: String) -> ThreadData {
+        let index = NEXT_INDEX.fetch_add(1, Relaxed);
         let td = ThreadData {
-            index: NEXT_INDEX.fetch_add(1, Relaxed),
+            index,
             name,
             nodes: SegVec::default(),
             node_count: AtomicU32::new(0),
@@ -179,22 +255,25 @@ impl ThreadData {
             alloc: crate::alloc::ThreadAlloc::new(),
             current_stage: AtomicU32::new(0),
             owner: UnsafeCell::new(Owner {
-                stack: Vec::with_capacity(64),
+                cur: 0,
+                excluded_fp: 0,
+                child_probe_fp: 0,
+                probe_fp: 0,
                 nodes: Vec::with_capacity(64),
                 sites: Vec::new(),
+                forced_gap: 0,
+                rng: Rng::new(
+                    crate::clock::counter() ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                ),
             }),
         };
         // Node 0: the root of this thread's call tree.
         let root = td.nodes.get_or_alloc(0);
         td.node_count.store(1, Release);
         // SAFETY: not shared yet.
-        unsafe { &mut *td.owner.get() }.nodes.push(OwnerNode {
-            children: Vec::new(),
-            active: 0,
-            site: 0,
-            slot: root,
-            site_slot: std::ptr::null(),
-        });
+        unsafe { &mut *td.owner.get() }
+            .nodes
+            .push(OwnerNode::new(0, root, std::ptr::null()));
         td
     }
 
@@ -230,8 +309,16 @@ impl ThreadData {
         // Recursion: fold into the ancestor that already runs this site.
         let mut a = parent;
         while a != 0 {
-            let n = &owner.nodes[a as usize];
+            let n = &mut owner.nodes[a as usize];
             if n.site == site {
+                // Timed on every call from now on: an untimed outer activation would leave
+                // the timed inner ones without the interval they nest in.
+                if !n.recursive {
+                    n.recursive = true;
+                    // The one activation open now (a node that never recursed has one).
+                    n.active = 1;
+                }
+                n.countdown = 0;
                 owner.nodes[parent as usize].children.push((site, a));
                 return a;
             }
@@ -246,97 +333,228 @@ impl ThreadData {
         s.parent.store(parent, Relaxed);
         self.node_count.store(idx + 1, Release);
         let site_slot = self.site_slot(owner, site);
-        owner.nodes.push(OwnerNode {
-            children: Vec::new(),
-            active: 0,
-            site,
-            slot,
-            site_slot,
-        });
+        owner.nodes.push(OwnerNode::new(site, slot, site_slot));
         owner.nodes[parent as usize].children.push((site, idx));
         idx
     }
 
-    /// Opens a frame for `site`.
+    /// Opens a frame for `site`: timed or not as the path's sampling decides, or as `force` says.
     #[inline(always)]
-    pub(crate) fn enter(&self, site: u32) {
+    pub(crate) fn enter_as(&self, site: u32, force: Option<bool>) -> Frame {
         // SAFETY: called by the owning thread only; no other `&mut Owner` is alive.
         let owner = unsafe { self.owner() };
-        let (parent, prev_site) = match owner.stack.last() {
-            Some(f) => (f.node, f.site),
-            None => (0, 0),
-        };
-        // SAFETY: frame and child node indices always come from `owner.nodes`, which only
-        // grows, so they are in bounds.
-        let pn = unsafe { owner.nodes.get_unchecked(parent as usize) };
-        let node = match pn.children.iter().find(|c| c.0 == site) {
-            Some(c) => c.1,
-            None => self.new_child(owner, parent, site),
+        let parent = owner.cur;
+        // SAFETY: node indices always come from `owner.nodes`, which only grows, so they are
+        // in bounds.
+        let pn = unsafe { owner.nodes.get_unchecked_mut(parent as usize) };
+        let node = if pn.last_child.0 == site {
+            pn.last_child.1
+        } else {
+            self.find_child(owner, parent, site)
         };
         // SAFETY: as above.
-        unsafe { owner.nodes.get_unchecked_mut(node as usize) }.active += 1;
-        #[cfg(feature = "alloc")]
-        let alloc = self.alloc.enter(site);
+        let on = unsafe { owner.nodes.get_unchecked_mut(node as usize) };
+        if on.recursive {
+            on.active += 1;
+        }
+        let timed = match force {
+            Some(t) => t,
+            None if on.countdown > 1 => {
+                on.countdown -= 1;
+                false
+            }
+            None => true,
+        };
+        owner.cur = node;
+        let prev_site = self.current_site.load(Relaxed);
         self.current_site.store(site, Relaxed);
-        owner.stack.push(Frame {
+        let mut frame = Frame {
+            slot: on.slot,
+            recursive: on.recursive,
             node,
-            site,
+            parent,
             prev_site,
+            timed,
             start: 0,
-            child_ticks: 0,
+            excluded0: owner.excluded_fp,
+            probe0: owner.probe_fp,
+            child_probe0: owner.child_probe_fp,
             #[cfg(feature = "alloc")]
-            alloc,
-        });
-        let start = crate::clock::raw();
-        if let Some(f) = owner.stack.last_mut() {
-            f.start = start;
+            alloc: self.alloc.enter(site),
+        };
+        if timed {
+            frame.start = crate::clock::raw();
+        }
+        frame
+    }
+
+    /// The child of `parent` for `site`, made on first use; remembered as the last child.
+    #[cold]
+    #[inline(never)]
+    fn find_child(&self, owner: &mut Owner, parent: u32, site: u32) -> u32 {
+        let found = owner.nodes[parent as usize]
+            .children
+            .iter()
+            .find(|c| c.0 == site)
+            .map(|c| c.1);
+        let node = match found {
+            Some(n) => n,
+            None => self.new_child(owner, parent, site),
+        };
+        owner.nodes[parent as usize].last_child = (site, node);
+        node
+    }
+
+    /// Closes `frame`, the innermost open one: a whole call, one poll of a future that is not
+    /// finished yet, or the last poll of one that is (its wall time, first poll to completion,
+    /// goes into the histogram instead of the poll's time).
+    #[inline(always)]
+    pub(crate) fn exit(&self, frame: &Frame, kind: ExitKind) {
+        // SAFETY: as in `enter_as`.
+        let owner = unsafe { self.owner() };
+        if frame.timed {
+            let end = crate::clock::raw();
+            self.exit_timed(owner, frame, end, kind);
+        } else {
+            self.exit_untimed(owner, frame);
         }
     }
 
-    /// Closes the innermost frame: a whole call, one poll of a future that is not finished yet,
-    /// or the last poll of one that is (its wall time, first poll to completion, goes into the
-    /// histogram instead of the poll's time).
-    #[inline(always)]
-    pub(crate) fn exit(&self, kind: ExitKind) {
-        let end = crate::clock::raw();
-        // SAFETY: as in `enter`.
-        let owner = unsafe { self.owner() };
-        let Some(f) = owner.stack.pop() else { return };
-        let ticks = end.saturating_sub(f.start);
-        // SAFETY: as in `enter`.
+    /// The end of a timed call: out of line, so that the untimed calls' code stays small where
+    /// the guard drops (a timed call reads the clock twice: a call costs little beside that).
+    #[inline(never)]
+    fn exit_timed(&self, owner: &mut Owner, f: &Frame, end: u64, kind: ExitKind) {
+        let inside = COSTS.inside.load(Relaxed);
+        let outside = COSTS.outside.load(Relaxed);
+        let raw_fp = end.saturating_sub(f.start) << FP;
+        let nested_fp = owner.probe_fp.wrapping_sub(f.probe0);
+        let child_fp = owner.excluded_fp.wrapping_sub(f.excluded0);
+        let child_probe_fp = owner.child_probe_fp.wrapping_sub(f.child_probe0);
+        // Two's-complement: below zero when the probe's jitter exceeds a tiny call's work.
+        let cum_fp = raw_fp.wrapping_sub(inside).wrapping_sub(nested_fp);
+        let self_fp = raw_fp.wrapping_sub(inside).wrapping_sub(child_fp);
+        owner.excluded_fp = f.excluded0.wrapping_add(raw_fp).wrapping_add(outside);
+        owner.child_probe_fp = f.child_probe0.wrapping_add(outside);
+        owner.probe_fp = owner.probe_fp.wrapping_add(inside).wrapping_add(outside);
+        owner.cur = f.parent;
+        self.current_site.store(f.prev_site, Relaxed);
+        // SAFETY: as in `enter_as`.
         let on = unsafe { owner.nodes.get_unchecked_mut(f.node as usize) };
-        on.active -= 1;
-        let outermost = on.active == 0;
+        let outermost = if on.recursive {
+            on.active -= 1;
+            on.active == 0
+        } else {
+            true
+        };
         #[cfg(feature = "alloc")]
         self.alloc.exit(on.site, f.alloc);
         // SAFETY: slot pointers stay valid as long as `self`.
         let slot = unsafe { &*on.slot };
-        // SAFETY: as above; only the root has a null site slot, and it is never on the stack.
+        // The calls since the last timed one, this one included.
+        let w = match kind {
+            ExitKind::Call => slot.calls.load(Relaxed) - slot.weight.load(Relaxed) + 1,
+            _ => 1,
+        };
+        // SAFETY: as above; only the root has a null site slot, and it is never entered.
         let ss = unsafe { &*on.site_slot };
-        bump(&slot.self_ticks, ticks.saturating_sub(f.child_ticks));
+        bump(&slot.self_fp, self_fp.wrapping_mul(w));
+        bump(
+            &slot.probe_self_fp,
+            inside.wrapping_add(child_probe_fp).wrapping_mul(w),
+        );
         if outermost {
-            bump(&slot.cum_ticks, ticks);
+            bump(&slot.cum_fp, cum_fp.wrapping_mul(w));
+            bump(
+                &slot.probe_cum_fp,
+                inside.wrapping_add(nested_fp).wrapping_mul(w),
+            );
         }
-        if let Some(p) = owner.stack.last_mut() {
-            p.child_ticks += ticks;
-        }
-        self.current_site.store(f.prev_site, Relaxed);
+        bump(&slot.timed, 1);
         match kind {
             ExitKind::Call => {
                 bump(&slot.calls, 1);
-                ss.record(ticks);
+                bump(&slot.weight, w);
+                ss.record(cum_fp, w);
             }
             ExitKind::Poll => {
                 bump(&ss.polls, 1);
-                bump(&ss.busy_ticks, ticks);
+                bump(&ss.busy_ticks, sampling::whole_ticks(cum_fp));
             }
             ExitKind::PollCompleted { wall_ticks } => {
                 bump(&slot.calls, 1);
+                bump(&slot.weight, 1);
                 bump(&ss.polls, 1);
-                bump(&ss.busy_ticks, ticks);
-                ss.record(wall_ticks);
+                bump(&ss.busy_ticks, sampling::whole_ticks(cum_fp));
+                ss.record((wall_ticks << FP).wrapping_sub(inside), 1);
             }
         }
+        if std::thread::panicking() {
+            bump(&slot.panics, 1);
+        }
+        on.timed = on.timed.saturating_add(1);
+        if on.timed >= sampling::WARMUP && !on.recursive && matches!(kind, ExitKind::Call) {
+            if owner.forced_gap != 0 {
+                on.countdown = owner.forced_gap;
+            } else {
+                if on.timed % sampling::RECHECK == 0 {
+                    Self::decide_gap(on, slot);
+                }
+                if on.gap > 1 {
+                    on.countdown = owner.rng.gap(u64::from(on.gap));
+                }
+            }
+        }
+    }
+
+    /// Decides how often a path is timed, from the mean of its timed calls so far.
+    #[cold]
+    #[inline(never)]
+    fn decide_gap(on: &mut OwnerNode, slot: &NodeSlot) {
+        let weight = slot.weight.load(Relaxed).max(1);
+        let cum = slot.cum_fp.load(Relaxed) as i64;
+        let est = if cum > 0 { cum as u64 / weight } else { 0 };
+        slot.est_fp.store(est, Relaxed);
+        let gap = if !crate::calibrate::sampling() {
+            1
+        } else {
+            sampling::mean_gap(
+                est,
+                COSTS.inside.load(Relaxed) + COSTS.outside.load(Relaxed),
+                COSTS.untimed.load(Relaxed),
+            )
+        };
+        on.gap = gap as u32;
+        if on.gap <= 1 {
+            on.countdown = 0;
+        }
+    }
+
+    #[inline(always)]
+    fn exit_untimed(&self, owner: &mut Owner, f: &Frame) {
+        let untimed = COSTS.untimed.load(Relaxed);
+        if f.recursive {
+            // SAFETY: as in `enter_as`.
+            unsafe { owner.nodes.get_unchecked_mut(f.node as usize) }.active -= 1;
+        }
+        // SAFETY: slot pointers stay valid as long as `self`.
+        let slot = unsafe { &*f.slot };
+        let nested_fp = owner.probe_fp.wrapping_sub(f.probe0);
+        owner.excluded_fp = f
+            .excluded0
+            .wrapping_add(slot.est_fp.load(Relaxed))
+            .wrapping_add(nested_fp)
+            .wrapping_add(untimed);
+        owner.child_probe_fp = f.child_probe0.wrapping_add(untimed);
+        owner.probe_fp = owner.probe_fp.wrapping_add(untimed);
+        owner.cur = f.parent;
+        self.current_site.store(f.prev_site, Relaxed);
+        #[cfg(feature = "alloc")]
+        // SAFETY: as in `enter_as`.
+        self.alloc.exit(
+            unsafe { owner.nodes.get_unchecked(f.node as usize) }.site,
+            f.alloc,
+        );
+        bump(&slot.calls, 1);
         if std::thread::panicking() {
             bump(&slot.panics, 1);
         }
@@ -351,6 +569,34 @@ impl ThreadData {
         bump(&unsafe { &*ss }.cancelled, 1);
     }
 
+    /// Calibration: calls of `site` made from the top of this thread are timed once every
+    /// `gap` calls from now on (1: every call).
+    pub(crate) fn force_gap(&self, site: u32, gap: u32) {
+        // SAFETY: as in `enter_as`.
+        let owner = unsafe { self.owner() };
+        owner.forced_gap = gap;
+        let node = self.find_child(owner, 0, site);
+        let on = &mut owner.nodes[node as usize];
+        on.timed = on.timed.max(sampling::WARMUP);
+        on.countdown = gap;
+        on.gap = 0;
+        // SAFETY: slot pointers stay valid as long as `self`.
+        let slot = unsafe { &*on.slot };
+        // The next timed call stands for the calls from now on only.
+        slot.weight.store(slot.calls.load(Relaxed), Relaxed);
+    }
+
+    /// Calibration: `(timed calls, weighted inclusive time)` of `site` called from the top of
+    /// this thread (raw while the costs are zero), ticks fixed-point.
+    pub(crate) fn top_figures(&self, site: u32) -> (u64, u64) {
+        // SAFETY: as in `enter_as`.
+        let owner = unsafe { self.owner() };
+        let node = self.find_child(owner, 0, site);
+        // SAFETY: slot pointers stay valid as long as `self`.
+        let slot = unsafe { &*owner.nodes[node as usize].slot };
+        (slot.timed.load(Relaxed), slot.cum_fp.load(Relaxed))
+    }
+
     /// Bytes held for recording on this thread (not counting the thread-local pointer).
     pub(crate) fn bytes(&self) -> usize {
         let mut n = std::mem::size_of::<ThreadData>() + self.nodes.bytes() + self.sites.bytes();
@@ -361,7 +607,6 @@ impl ThreadData {
         }
         // SAFETY: only called from the owning thread in tests and benchmarks; read-only.
         let owner = unsafe { &*self.owner.get() };
-        n += owner.stack.capacity() * std::mem::size_of::<Frame>();
         n += owner.nodes.capacity() * std::mem::size_of::<OwnerNode>();
         n += owner
             .nodes
@@ -370,6 +615,23 @@ impl ThreadData {
             .sum::<usize>();
         n += owner.sites.capacity() * 8;
         n
+    }
+}
+
+impl OwnerNode {
+    fn new(site: u32, slot: *const NodeSlot, site_slot: *const SiteSlot) -> OwnerNode {
+        OwnerNode {
+            children: Vec::new(),
+            last_child: (0, 0),
+            active: 0,
+            site,
+            countdown: 0,
+            timed: 0,
+            gap: 0,
+            recursive: false,
+            slot,
+            site_slot,
+        }
     }
 }
 
@@ -455,157 +717,26 @@ pub fn current_thread() -> Option<&'static ThreadData> {
 /// Closes a sync frame when dropped, on return, `?` and unwinding alike.
 #[must_use = "the frame closes when the guard is dropped"]
 pub struct Guard {
-    td: Option<&'static ThreadData>,
+    open: Option<(&'static ThreadData, Frame)>,
 }
 
 /// Opens a frame for `site` on the current thread.
 #[inline(always)]
 pub fn enter(site: &'static Site) -> Guard {
     if !crate::control::enabled() {
-        return Guard { td: None };
+        return Guard { open: None };
     }
     let id = site.id();
-    let td = local();
-    if let Some(td) = td {
-        td.enter(id);
+    Guard {
+        open: local().map(|td| (td, td.enter_as(id, None))),
     }
-    Guard { td }
 }
 
 impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
-        if let Some(td) = self.td {
-            td.exit(ExitKind::Call);
+        if let Some((td, frame)) = &self.open {
+            td.exit(frame, ExitKind::Call);
         }
     }
-}
-
-/// An `async fn`'s future, timed per poll and from first poll to completion.
-pub struct Instrumented<F> {
-    inner: F,
-    site: &'static Site,
-    first_poll: u64,
-    done: bool,
-}
-
-/// Wraps an `async fn` body's future.
-#[inline]
-pub fn instrument_future<F: std::future::Future>(site: &'static Site, inner: F) -> Instrumented<F> {
-    debug_assert!(site.kind == SiteKind::Async);
-    Instrumented {
-        inner,
-        site,
-        first_poll: 0,
-        done: false,
-    }
-}
-
-struct PollGuard {
-    td: &'static ThreadData,
-    kind: ExitKind,
-}
-
-impl Drop for PollGuard {
-    #[inline(always)]
-    fn drop(&mut self) {
-        self.td.exit(self.kind);
-    }
-}
-
-impl<F: std::future::Future> std::future::Future for Instrumented<F> {
-    type Output = F::Output;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<F::Output> {
-        // SAFETY: `inner` is structurally pinned: it is never moved out of `self`, and
-        // `Instrumented` has no `Unpin` impl of its own beyond the auto trait.
-        let this = unsafe { self.get_unchecked_mut() };
-        let inner = unsafe { std::pin::Pin::new_unchecked(&mut this.inner) };
-        if this.done || !crate::control::enabled() {
-            return inner.poll(cx);
-        }
-        let Some(td) = local() else {
-            return inner.poll(cx);
-        };
-        if this.first_poll == 0 {
-            this.first_poll = crate::clock::raw().max(1);
-        }
-        td.enter(this.site.id());
-        let mut guard = PollGuard {
-            td,
-            kind: ExitKind::Poll,
-        };
-        let r = inner.poll(cx);
-        if r.is_ready() {
-            this.done = true;
-            guard.kind = ExitKind::PollCompleted {
-                wall_ticks: crate::clock::raw().saturating_sub(this.first_poll),
-            };
-        }
-        drop(guard);
-        r
-    }
-}
-
-impl<F> Drop for Instrumented<F> {
-    fn drop(&mut self) {
-        if !self.done
-            && self.first_poll != 0
-            && let Some(td) = local()
-        {
-            td.cancelled(self.site.id());
-        }
-    }
-}
-
-// ---- probe self-measurement ----------------------------------------------------------------
-
-/// Measures what one instrumented call costs on this machine (enter plus exit of an empty
-/// function, in nanoseconds), on a private thread whose data is then discarded, so a reader can
-/// tell probe overhead from work.
-pub fn measure_probe_overhead() -> f64 {
-    static PROBE: Site = Site::new("<probe calibration>", "", "", 0, SiteKind::Sync);
-    const N: u32 = 20_000;
-    let run = || {
-        let td = local()?;
-        let tdp = td as *const ThreadData;
-        // The fastest of several rounds, for the probed loop and the empty loop separately:
-        // a round that lost the CPU to another process is slower, never faster.
-        let (mut probe, mut empty) = (f64::INFINITY, f64::INFINITY);
-        for _ in 0..7 {
-            let t0 = crate::clock::raw();
-            for _ in 0..N {
-                let g = enter(&PROBE);
-                std::hint::black_box(&g);
-                drop(g);
-            }
-            let t1 = crate::clock::raw();
-            for _ in 0..N {
-                std::hint::black_box(());
-            }
-            let t2 = crate::clock::raw();
-            probe = probe.min(crate::clock::ticks_to_ns(t1 - t0) as f64);
-            empty = empty.min(crate::clock::ticks_to_ns(t2 - t1) as f64);
-        }
-        let best = ((probe - empty) / N as f64).max(0.0);
-        // Detach this thread from its recorder before dropping it, so the exit marker does not
-        // touch it again.
-        LOCAL.with(|l| l.set(DEAD));
-        forget_thread(tdp);
-        Some(best)
-    };
-    let was = crate::control::enabled();
-    if !was {
-        return 0.0;
-    }
-    std::thread::Builder::new()
-        .name("pipelinescope-calibrate".into())
-        .spawn(run)
-        .ok()
-        .and_then(|h| h.join().ok())
-        .flatten()
-        .unwrap_or(0.0)
 }

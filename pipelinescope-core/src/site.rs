@@ -65,6 +65,10 @@ impl Site {
     #[cold]
     #[inline(never)]
     fn register(&'static self) -> u32 {
+        // The probe's cost is measured before the first call of the process is recorded, so
+        // that every call closes with it known; not under the registry's lock, which the
+        // calibration's own site takes.
+        crate::calibrate::ensure();
         register_once(&mut registry(), self, &self.id, Some(&ROOT))
     }
 }

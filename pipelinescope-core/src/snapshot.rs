@@ -11,19 +11,25 @@ use crate::site::{Site, SiteKind, registry};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::*;
 
-/// Per-site accumulator while merging threads.
+/// Per-site accumulator while merging threads. Times in ticks, as estimated over every call.
 struct SiteAcc {
     hist: hdrhistogram::Histogram<u64>,
     min: u64,
     max: u64,
-    sum_ticks: u64,
+    /// Weighted sum of the timed calls' compensated inclusive times.
+    sum_ticks: f64,
+    /// Sum of the timed calls' weights: the calls `sum_ticks` stands for.
+    weight: u64,
     polls: u64,
     busy_ticks: u64,
     cancelled: u64,
     calls: u64,
+    timed: u64,
     panics: u64,
-    cum_ticks: u64,
-    self_ticks: u64,
+    cum_ticks: f64,
+    self_ticks: f64,
+    raw_cum_ticks: f64,
+    raw_self_ticks: f64,
 }
 
 impl SiteAcc {
@@ -32,26 +38,49 @@ impl SiteAcc {
             hist: hdrhistogram::Histogram::new(2).expect("2 significant digits is valid"),
             min: u64::MAX,
             max: 0,
-            sum_ticks: 0,
+            sum_ticks: 0.0,
+            weight: 0,
             polls: 0,
             busy_ticks: 0,
             cancelled: 0,
             calls: 0,
+            timed: 0,
             panics: 0,
-            cum_ticks: 0,
-            self_ticks: 0,
+            cum_ticks: 0.0,
+            self_ticks: 0.0,
+            raw_cum_ticks: 0.0,
+            raw_self_ticks: 0.0,
         }
     }
 }
 
+#[derive(Default)]
 struct MergedNode {
     site: u32,
     parent: u32,
     children: Vec<u32>,
     calls: u64,
-    cum_ticks: u64,
-    self_ticks: u64,
+    cum_ticks: f64,
+    self_ticks: f64,
     panics: u64,
+}
+
+/// One call path's figures on one thread, estimated over all its calls, in ticks.
+#[derive(Default, Clone, Copy)]
+struct NodeEstimate {
+    calls: u64,
+    timed: u64,
+    /// Calls not yet covered by a timed call's weight (after the last timed call).
+    pending: u64,
+    cum: f64,
+    self_: f64,
+    raw_cum: f64,
+    raw_self: f64,
+}
+
+/// A two's-complement fixed-point sum, scaled from the calls it covers to all calls, in ticks.
+fn estimate(fp: u64, scale: f64) -> f64 {
+    fp as i64 as f64 * scale / f64::from(1u32 << crate::calibrate::FP)
 }
 
 /// Reads every thread's figures. `wall_ns` is the run's wall time so far (for shares).
@@ -60,15 +89,7 @@ pub fn collect(wall_ns: u64) -> Profile {
     let threads = all_threads();
     let scale = ns_per_tick();
     let mut accs: HashMap<u32, SiteAcc> = HashMap::new();
-    let mut merged: Vec<MergedNode> = vec![MergedNode {
-        site: 0,
-        parent: 0,
-        children: Vec::new(),
-        calls: 0,
-        cum_ticks: 0,
-        self_ticks: 0,
-        panics: 0,
-    }];
+    let mut merged: Vec<MergedNode> = vec![MergedNode::default()];
     let mut by_path: HashMap<(u32, u32), u32> = HashMap::new();
     let mut thread_rows = Vec::new();
 
@@ -92,14 +113,14 @@ pub fn collect(wall_ns: u64) -> Profile {
         let a = &accs[&id];
         let index = functions.len() as u32;
         fn_index.insert(id, index);
-        let cumulative_ns = ticks_to_ns(a.cum_ticks);
-        let hist_count = a.hist.len();
-        let mean = if hist_count > 0 {
-            a.sum_ticks as f64 * scale / hist_count as f64
+        let ns = |ticks: f64| (ticks.max(0.0) * scale) as u64;
+        let cumulative_ns = ns(a.cum_ticks);
+        let mean = if a.weight > 0 {
+            (a.sum_ticks * scale / a.weight as f64).max(0.0)
         } else {
             0.0
         };
-        let (min, max) = if hist_count > 0 {
+        let (min, max) = if a.hist.len() > 0 {
             (ticks_to_ns(a.min), ticks_to_ns(a.max))
         } else {
             (0, 0)
@@ -116,9 +137,12 @@ pub fn collect(wall_ns: u64) -> Profile {
             line: site.line,
             kind,
             calls: a.calls,
+            timed_calls: a.timed,
             panics: a.panics,
             cumulative_ns,
-            self_ns: ticks_to_ns(a.self_ticks),
+            self_ns: ns(a.self_ticks),
+            raw_cumulative_ns: ns(a.raw_cum_ticks),
+            raw_self_ns: ns(a.raw_self_ticks),
             percentiles: Percentiles::from_hdr(&a.hist, min, max, mean),
             histogram: crate::profile::Histogram::from_hdr(&a.hist),
             share_of_wall: if wall_ns > 0 {
@@ -129,7 +153,7 @@ pub fn collect(wall_ns: u64) -> Profile {
             async_stats: (kind == FunctionKind::Async).then(|| AsyncStats {
                 polls: a.polls,
                 busy_ns: ticks_to_ns(a.busy_ticks),
-                wall_ns: (a.sum_ticks as f64 * scale) as u64,
+                wall_ns: ns(a.sum_ticks),
                 cancelled: a.cancelled,
             }),
         });
@@ -167,8 +191,8 @@ pub fn collect(wall_ns: u64) -> Profile {
             function,
             children: Vec::new(),
             calls: m.calls,
-            cumulative_ns: ticks_to_ns(m.cum_ticks),
-            self_ns: ticks_to_ns(m.self_ticks),
+            cumulative_ns: (m.cum_ticks.max(0.0) * scale) as u64,
+            self_ns: (m.self_ticks.max(0.0) * scale) as u64,
             panics: m.panics,
         });
     }
@@ -190,6 +214,7 @@ pub fn collect(wall_ns: u64) -> Profile {
     let total_calls = functions.iter().map(|f| f.calls).sum();
     let instrumented_ns = thread_rows.iter().map(|t: &ThreadStats| t.root_ns).sum();
     let (stages, pipeline_edges) = crate::stage::collect(wall_ns);
+    let cal = crate::calibrate::calibration();
     Profile {
         schema_version: SCHEMA_VERSION,
         meta: RunMeta {
@@ -197,6 +222,12 @@ pub fn collect(wall_ns: u64) -> Profile {
             instrumented_ns,
             total_calls,
             clock_source: crate::clock::source_name().to_string(),
+            probe_overhead_ns: cal.timed_ns(),
+            probe_inside_ns: cal.inside_ns,
+            probe_outside_ns: cal.outside_ns,
+            probe_untimed_ns: cal.untimed_ns,
+            compensated: cal.compensated,
+            timing: if cal.sampled { "sampled" } else { "exact" }.to_string(),
             clock_resolution_ns: crate::clock::resolution_ns(),
             pipelinescope_version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
@@ -212,6 +243,49 @@ pub fn collect(wall_ns: u64) -> Profile {
     }
 }
 
+/// Each call path's figures on one thread, estimated over all its calls: a path timed on a
+/// sample of its calls has its timed calls' weighted sums scaled by calls over weights. A path
+/// whose compensated self time comes out below zero (a call shorter than the probe's jitter)
+/// reads as zero, and the difference is taken from its caller's self time, so that self times
+/// still add up to the root calls' time.
+fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
+    let mut est = vec![NodeEstimate::default(); n];
+    let mut parent = vec![0usize; n];
+    for i in 1..n {
+        let Some(s) = td.nodes.get(i) else { break };
+        let calls = s.calls.load(Relaxed);
+        let weight = s.weight.load(Relaxed);
+        let scale = if weight > 0 {
+            calls as f64 / weight as f64
+        } else {
+            0.0
+        };
+        let (self_fp, cum_fp) = (s.self_fp.load(Relaxed), s.cum_fp.load(Relaxed));
+        est[i] = NodeEstimate {
+            calls,
+            timed: s.timed.load(Relaxed),
+            pending: calls.saturating_sub(weight),
+            cum: estimate(cum_fp, scale),
+            self_: estimate(self_fp, scale),
+            raw_cum: estimate(cum_fp.wrapping_add(s.probe_cum_fp.load(Relaxed)), scale),
+            raw_self: estimate(self_fp.wrapping_add(s.probe_self_fp.load(Relaxed)), scale),
+        };
+        parent[i] = (s.parent.load(Relaxed) as usize).min(i - 1);
+    }
+    // Children come after their parents: settle them first.
+    for i in (1..n).rev() {
+        if est[i].self_ < 0.0 {
+            let p = parent[i];
+            if p != 0 {
+                est[p].self_ += est[i].self_;
+            }
+            est[i].self_ = 0.0;
+        }
+        est[i].cum = est[i].cum.max(est[i].self_);
+    }
+    (est, parent)
+}
+
 fn read_thread(
     td: &ThreadData,
     accs: &mut HashMap<u32, SiteAcc>,
@@ -221,6 +295,7 @@ fn read_thread(
 ) -> ThreadStats {
     let finished = td.finished.load(Acquire);
     let n = td.node_count.load(Acquire) as usize;
+    let (est, parents) = estimates(td, n);
     // Map this thread's node index to the merged node index.
     let mut local_to_merged: Vec<u32> = Vec::with_capacity(n);
     let mut row = ThreadStats {
@@ -229,8 +304,10 @@ fn read_thread(
         finished,
         ..ThreadStats::default()
     };
-    let mut root_ticks = 0u64;
-    let mut self_ticks = 0u64;
+    let mut root_ticks = 0f64;
+    let mut self_ticks = 0f64;
+    // Per site on this thread: calls after the last timed one, held at its value.
+    let mut pending: HashMap<u32, u64> = HashMap::new();
     for i in 0..n {
         let Some(s) = td.nodes.get(i) else { break };
         if i == 0 {
@@ -238,50 +315,48 @@ fn read_thread(
             continue;
         }
         let site = s.site.load(Relaxed);
-        let parent_local = s.parent.load(Relaxed) as usize;
+        let parent_local = parents[i];
         let parent = local_to_merged.get(parent_local).copied().unwrap_or(0);
         let idx = *by_path.entry((parent, site)).or_insert_with(|| {
             let idx = merged.len() as u32;
             merged.push(MergedNode {
                 site,
                 parent,
-                children: Vec::new(),
-                calls: 0,
-                cum_ticks: 0,
-                self_ticks: 0,
-                panics: 0,
+                ..MergedNode::default()
             });
             merged[parent as usize].children.push(idx);
             idx
         });
         local_to_merged.push(idx);
-        let calls = s.calls.load(Relaxed);
-        let cum = s.cum_ticks.load(Relaxed);
-        let slf = s.self_ticks.load(Relaxed);
+        let e = est[i];
         let panics = s.panics.load(Relaxed);
         let m = &mut merged[idx as usize];
-        m.calls += calls;
-        m.cum_ticks += cum;
-        m.self_ticks += slf;
+        m.calls += e.calls;
+        m.cum_ticks += e.cum;
+        m.self_ticks += e.self_;
         m.panics += panics;
         let a = accs.entry(site).or_insert_with(SiteAcc::new);
-        a.calls += calls;
-        a.cum_ticks += cum;
-        a.self_ticks += slf;
+        a.calls += e.calls;
+        a.timed += e.timed;
+        a.cum_ticks += e.cum;
+        a.self_ticks += e.self_;
+        a.raw_cum_ticks += e.raw_cum;
+        a.raw_self_ticks += e.raw_self;
         a.panics += panics;
-        row.calls += calls;
-        self_ticks += slf;
+        *pending.entry(site).or_default() += e.pending;
+        row.calls += e.calls;
+        self_ticks += e.self_;
         if parent_local == 0 {
-            root_ticks += cum;
+            root_ticks += e.cum;
         }
     }
     let sites = td.site_count.load(Acquire) as usize;
     for id in 1..sites {
         let Some(s) = td.sites.get(id) else { continue };
         let a = accs.entry(id as u32).or_insert_with(SiteAcc::new);
-        let mut any = false;
+        let mut weight = 0;
         s.hist.for_each(|low, width, count| {
-            any = true;
+            weight += count;
             // The slot's midpoint, in nanoseconds.
             let v = ((low as f64 + (width - 1) as f64 / 2.0) * scale) as u64;
             // `record_n` grows the auto-resizing histogram; saturating only past u64 range.
@@ -289,16 +364,24 @@ fn read_thread(
                 a.hist.saturating_record_n(v, count);
             }
         });
-        if any {
+        if weight > 0 {
             a.min = a.min.min(s.min_ticks.load(Relaxed));
             a.max = a.max.max(s.max_ticks.load(Relaxed));
+            let held = pending.get(&(id as u32)).copied().unwrap_or(0);
+            if held > 0 {
+                let v = (s.last_ticks.load(Relaxed) as f64 * scale) as u64;
+                if a.hist.record_n(v, held).is_err() {
+                    a.hist.saturating_record_n(v, held);
+                }
+            }
         }
-        a.sum_ticks += s.sum_ticks.load(Relaxed);
+        a.weight += weight;
+        a.sum_ticks += estimate(s.sum_fp.load(Relaxed), 1.0);
         a.polls += s.polls.load(Relaxed);
         a.busy_ticks += s.busy_ticks.load(Relaxed);
         a.cancelled += s.cancelled.load(Relaxed);
     }
-    row.root_ns = ticks_to_ns(root_ticks);
-    row.self_ns = ticks_to_ns(self_ticks);
+    row.root_ns = (root_ticks.max(0.0) * scale) as u64;
+    row.self_ns = (self_ticks.max(0.0) * scale) as u64;
     row
 }

@@ -111,6 +111,16 @@ fn merge_meta(inputs: &[(String, Profile)]) -> RunMeta {
         pid: 0,
         pipelinescope_version: uniq(|m| &m.pipelinescope_version),
         probe_overhead_ns,
+        probe_inside_ns: weighted(&metas, |m| m.probe_inside_ns),
+        probe_outside_ns: weighted(&metas, |m| m.probe_outside_ns),
+        probe_untimed_ns: weighted(&metas, |m| m.probe_untimed_ns),
+        // Compensated only if every input was; sampled if any input was.
+        compensated: !metas.is_empty() && metas.iter().all(|m| m.compensated),
+        timing: if metas.iter().any(|m| m.timing == "sampled") {
+            "sampled".to_string()
+        } else {
+            uniq(|m| &m.timing)
+        },
         probe_overhead_share: if wall_ns == 0 {
             0.0
         } else {
@@ -185,9 +195,12 @@ fn merge_functions(
                 line: first.line,
                 kind: first.kind,
                 calls: g.iter().map(|f| f.calls).sum(),
+                timed_calls: g.iter().map(|f| f.timed_calls).sum(),
                 panics: g.iter().map(|f| f.panics).sum(),
                 cumulative_ns,
                 self_ns: g.iter().map(|f| f.self_ns).sum(),
+                raw_cumulative_ns: g.iter().map(|f| f.raw_cumulative_ns).sum(),
+                raw_self_ns: g.iter().map(|f| f.raw_self_ns).sum(),
                 percentiles: merge_percentiles(&histogram, &parts),
                 histogram,
                 share_of_wall: if wall_ns == 0 {
@@ -200,6 +213,19 @@ fn merge_functions(
         })
         .collect();
     (functions, remap)
+}
+
+/// A per-call figure of the inputs' metadata, weighted by their calls.
+fn weighted(metas: &[&RunMeta], f: impl Fn(&RunMeta) -> f64) -> f64 {
+    let calls: u64 = metas.iter().map(|m| m.total_calls).sum();
+    if calls == 0 {
+        return metas.first().map_or(0.0, |m| f(m));
+    }
+    metas
+        .iter()
+        .map(|m| f(m) * m.total_calls as f64)
+        .sum::<f64>()
+        / calls as f64
 }
 
 fn merge_trees(inputs: &[(String, Profile)], remap: &[Vec<u32>]) -> CallTree {

@@ -1,0 +1,262 @@
+//! What the function probe costs, measured on the real probe path, and the switches that decide
+//! how that cost is taken back out of the figures.
+//!
+//! A timed call's probe costs time in two places: part of it falls between the two clock
+//! readings, inside the call's own measured interval (the end of `enter` after its reading, the
+//! start of the guard's drop before its reading), and the rest falls outside, in the caller's
+//! interval (looking up the call path, pushing and popping the frame, adding to the counters).
+//! An untimed call (see `sampling`) reads no clock, and all of its smaller cost falls in the
+//! caller's interval. The recorder takes these three costs off every timed call as it closes,
+//! so the figures describe the program as it would run without the probe.
+//!
+//! They are measured once per process, on a private thread, the first time a function site
+//! registers (the first instrumented call) or a run starts, whichever comes first: rounds of
+//! empty instrumented calls, timed and untimed, against an empty loop; the median over rounds,
+//! so a round that lost the CPU to another process does not move the figures.
+
+use crate::recorder::{self, ThreadData};
+use crate::site::{Site, SiteKind};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::*};
+
+/// Fractional bits of the fixed-point tick amounts the recorder keeps probe costs in: a probe
+/// costs a few dozen ticks, and a parent subtracts it once per nested call, so whole ticks would
+/// add up a rounding error of up to one tick per call.
+pub(crate) const FP: u32 = 8;
+
+/// The costs the recorder takes off, in fixed-point ticks (`FP` fractional bits). Written once
+/// when calibration ends (or by [`set_compensation`]), read by every timed exit.
+#[repr(align(64))]
+pub(crate) struct Costs {
+    /// Inside a timed call's own interval.
+    pub inside: AtomicU64,
+    /// In the caller's interval, for a timed call.
+    pub outside: AtomicU64,
+    /// In the caller's interval, for an untimed call.
+    pub untimed: AtomicU64,
+}
+
+pub(crate) static COSTS: Costs = Costs {
+    inside: AtomicU64::new(0),
+    outside: AtomicU64::new(0),
+    untimed: AtomicU64::new(0),
+};
+
+/// The measured costs in fixed-point ticks, kept whether or not they are applied.
+static MEASURED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
+static COMPENSATE: AtomicBool = AtomicBool::new(true);
+static SAMPLING: AtomicBool = AtomicBool::new(true);
+
+/// What one instrumented function call costs on this machine, as measured at start.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Calibration {
+    /// Part of a timed call's probe inside its own measured interval, nanoseconds.
+    pub inside_ns: f64,
+    /// Part of a timed call's probe in its caller's interval, nanoseconds.
+    pub outside_ns: f64,
+    /// Whole cost of an untimed (counted, not timed) call, all in its caller's interval.
+    pub untimed_ns: f64,
+    /// Whether the recorder takes these costs off the figures.
+    pub compensated: bool,
+    /// Whether short functions are timed on a sample of their calls (else on every call).
+    pub sampled: bool,
+}
+
+impl Calibration {
+    /// Whole cost of a timed call (inside plus outside), nanoseconds.
+    pub fn timed_ns(&self) -> f64 {
+        self.inside_ns + self.outside_ns
+    }
+}
+
+/// The calibration, measuring it first if that has not happened yet.
+pub fn calibration() -> Calibration {
+    ensure();
+    let ns = |a: &AtomicU64| {
+        crate::clock::ns_per_tick() * a.load(Relaxed) as f64 / f64::from(1u32 << FP)
+    };
+    Calibration {
+        inside_ns: ns(&MEASURED[0]),
+        outside_ns: ns(&MEASURED[1]),
+        untimed_ns: ns(&MEASURED[2]),
+        compensated: COMPENSATE.load(Relaxed),
+        sampled: SAMPLING.load(Relaxed),
+    }
+}
+
+/// Whether the probe's measured cost is taken off the figures (default on). Off, figures are
+/// raw: they include the probe's cost, as a profiler without compensation shows them. Applies
+/// to calls that close from now on.
+pub fn set_compensation(on: bool) {
+    ensure();
+    COMPENSATE.store(on, Relaxed);
+    apply();
+}
+
+/// Whether functions much shorter than the probe are timed on a random sample of their calls
+/// (default on; counts stay exact). Off, every call is timed. Applies to timing decisions made
+/// from now on.
+pub fn set_sampling(on: bool) {
+    SAMPLING.store(on, Relaxed);
+}
+
+/// Whether sampling is on.
+#[inline(always)]
+pub(crate) fn sampling() -> bool {
+    SAMPLING.load(Relaxed)
+}
+
+fn apply() {
+    let on = COMPENSATE.load(Relaxed);
+    for (to, from) in [&COSTS.inside, &COSTS.outside, &COSTS.untimed]
+        .into_iter()
+        .zip(&MEASURED)
+    {
+        to.store(if on { from.load(Relaxed) } else { 0 }, Relaxed);
+    }
+}
+
+const NOT_STARTED: u8 = 0;
+const RUNNING: u8 = 1;
+const DONE: u8 = 2;
+static STATE: AtomicU8 = AtomicU8::new(NOT_STARTED);
+
+thread_local! {
+    /// True on the calibration thread, whose own sites must not wait for it.
+    static CALIBRATING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Measures the costs once per process; a thread that arrives while another measures waits for
+/// it, so that no call closes with costs half set.
+pub fn ensure() {
+    if STATE.load(Acquire) == DONE {
+        return;
+    }
+    ensure_slow();
+}
+
+#[cold]
+#[inline(never)]
+fn ensure_slow() {
+    if CALIBRATING.try_with(Cell::get).unwrap_or(true) {
+        return;
+    }
+    if STATE
+        .compare_exchange(NOT_STARTED, RUNNING, AcqRel, Acquire)
+        .is_ok()
+    {
+        let measured = if crate::control::enabled() {
+            std::thread::Builder::new()
+                .name("pipelinescope-calibrate".into())
+                .spawn(|| {
+                    CALIBRATING.with(|c| c.set(true));
+                    measure()
+                })
+                .ok()
+                .and_then(|h| h.join().ok())
+                .flatten()
+        } else {
+            None
+        };
+        if let Some(m) = measured {
+            for (to, v) in MEASURED.iter().zip(m) {
+                to.store(v, Relaxed);
+            }
+        }
+        apply();
+        STATE.store(DONE, Release);
+        return;
+    }
+    while STATE.load(Acquire) != DONE {
+        std::thread::yield_now();
+    }
+}
+
+/// Rounds of each measurement; the median is kept.
+const ROUNDS: usize = 15;
+/// Calls per round.
+const CALLS: u32 = 4_096;
+/// One call in this many is timed while the timed cost is measured, as in a sampled path: a
+/// timed call among untimed ones, which is how nearly every timed call of a short function
+/// runs (back to back, the clock readings of consecutive calls delay each other).
+const TIMED_EVERY: u32 = 16;
+
+/// `[inside, outside, untimed]` in fixed-point ticks, on this (private) thread, through the
+/// same `enter` and guard that instrumented code expands to.
+static EMPTY: Site = Site::new("<calibration>", "", "", 0, SiteKind::Sync);
+
+fn measure() -> Option<[u64; 3]> {
+    let td = recorder::local()?;
+    let id = EMPTY.id();
+    let mut inside = Vec::with_capacity(ROUNDS);
+    let mut timed = Vec::with_capacity(ROUNDS);
+    let mut untimed = Vec::with_capacity(ROUNDS);
+    // An instrumented function as the macro writes it, and the same function bare: the
+    // probe's cost includes what it makes the function save and restore around it.
+    #[inline(never)]
+    fn instrumented() {
+        let _g = recorder::enter(&EMPTY);
+        std::hint::black_box(());
+    }
+    #[inline(never)]
+    fn bare() {
+        std::hint::black_box(());
+    }
+    let calls = |f: fn()| {
+        let t0 = crate::clock::raw();
+        for _ in 0..CALLS {
+            f();
+        }
+        crate::clock::raw() - t0
+    };
+    // One round unmeasured first: the code and the call path's node are cold.
+    for round in 0..=ROUNDS {
+        td.force_gap(id, TIMED_EVERY);
+        let (n0, sum0) = td.top_figures(id);
+        let mixed = calls(instrumented);
+        let (n1, sum1) = td.top_figures(id);
+        td.force_gap(id, u32::MAX);
+        let none = calls(instrumented);
+        let empty = calls(bare);
+        let n = n1 - n0;
+        if round == 0 || n == 0 {
+            continue;
+        }
+        let fp = |ticks: u64| ticks << FP;
+        let per_untimed = fp(none.saturating_sub(empty)) / u64::from(CALLS);
+        // The weighted sum counts each timed call `TIMED_EVERY` times.
+        inside.push(sum1.wrapping_sub(sum0) / (n * u64::from(TIMED_EVERY)));
+        timed.push(per_untimed + fp(mixed.saturating_sub(none)) / n);
+        untimed.push(per_untimed);
+    }
+    let inside = median(&mut inside);
+    let timed = median(&mut timed);
+    let untimed = median(&mut untimed);
+    forget(td);
+    Some([inside.min(timed), timed.saturating_sub(inside), untimed])
+}
+
+/// Detaches the calibration thread from its recorder and drops it, so the calibration's calls
+/// appear nowhere.
+fn forget(td: &'static ThreadData) {
+    recorder::forget_current_thread(td);
+}
+
+fn median(v: &mut [u64]) -> u64 {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_are_measured_and_applied() {
+        let c = calibration();
+        assert!(c.inside_ns > 0.0 && c.inside_ns < 1_000.0, "{c:?}");
+        assert!(c.untimed_ns < c.timed_ns(), "{c:?}");
+        assert!(COSTS.inside.load(Relaxed) > 0);
+    }
+}
