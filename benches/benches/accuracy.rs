@@ -52,7 +52,7 @@
 //!   principle but measured on top of the 700 ns stage, whose noise would bury the 8 ns one. For
 //!   the two to agree, each record starts from the previous record's result (the consumer feeds
 //!   it back to the source): without that, the out-of-order core overlaps the records of a small
-//!   stage running alone (a 25 ns chain measured 6 ns per record alone), but hides it under the
+//!   stage running alone (a 25 ns chain once measured 6 ns per record that way), but hides it under the
 //!   700 ns stage in the full pipeline. The record-passing cost of an iterator adapter (under a
 //!   nanosecond bare) counts to no stage. The check line "additivity" compares the full bare
 //!   pipeline with the sum of these parts.
@@ -61,9 +61,9 @@
 //!   so frequency drift and the neighbours' load hit them alike. Each figure (truth and measured
 //!   alike) is the best (smallest) over rounds: on a shared machine, preemption and a busy
 //!   sibling core only ever add time, to the bare timings and to the profiler's own readings
-//!   alike, so the smallest is the least disturbed (the work per call or record is constant, so
-//!   the stages' sampling adds no spread of its own to speak of). `ACCURACY_STAT=median` takes
-//!   medians instead. Measured figures are the difference of two
+//!   alike, so the smallest is the least disturbed. The work per call or record is constant, so
+//!   the stages' sampling should add little spread of its own; the per-run lines of case 3 show
+//!   how much there is. `ACCURACY_STAT=median` takes medians instead. Measured figures are the difference of two
 //!   `pipelinescope::snapshot()`s taken just outside the instrumented section, matched by
 //!   function or stage name (snapshots are cumulative for the process).
 //!
