@@ -76,6 +76,38 @@ pub fn measure_probe_overhead() -> f64 {
     }
 }
 
+pub use pipelinescope_core::calibrate::Calibration;
+
+/// What one instrumented call costs on this machine, split into the part inside a timed call's
+/// own interval, the part in its caller's, and the cost of an untimed call, as measured once
+/// per process; and whether those costs are taken off the figures and short functions timed
+/// on a sample of their calls. All zero when not recording.
+pub fn calibration() -> Calibration {
+    if is_recording() {
+        pipelinescope_core::calibration()
+    } else {
+        Calibration::default()
+    }
+}
+
+/// Whether the probe's measured cost is taken off every time figure (default on; the config
+/// key `compensate`). Off, the figures are raw, probe included. Applies to calls that end from
+/// now on.
+pub fn set_compensation(on: bool) {
+    if is_recording() {
+        pipelinescope_core::calibrate::set_compensation(on);
+    }
+}
+
+/// Whether functions much shorter than the probe are timed on a random sample of their calls
+/// (default on; the config key `timing = "sampled"`), or every call is timed (`"exact"`).
+/// Counts are exact either way.
+pub fn set_sampled_timing(on: bool) {
+    if is_recording() {
+        pipelinescope_core::calibrate::set_sampling(on);
+    }
+}
+
 /// What the macros expand to. Not part of the public API: names and signatures here may change
 /// in any release.
 #[doc(hidden)]

@@ -74,11 +74,8 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
         warnings,
     } = config.resolve();
     // Calibrate before the run's clock starts, so the calibration is not part of the run.
-    #[cfg(feature = "enable")]
-    {
-        pipelinescope_core::calibrate::set_compensation(settings.compensate);
-        pipelinescope_core::calibrate::set_sampling(settings.sampled_timing);
-    }
+    crate::set_compensation(settings.compensate);
+    crate::set_sampled_timing(settings.sampled_timing);
     let probe_overhead_ns = if crate::is_recording() {
         pipelinescope_core::measure_probe_overhead()
     } else {
@@ -140,9 +137,8 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
                 .to_string(),
         );
     }
-    #[cfg(feature = "enable")]
     if crate::is_recording() {
-        let c = pipelinescope_core::calibration();
+        let c = crate::calibration();
         run.log_line(format!(
             "probe cost: {:.1} ns per timed call ({:.1} ns inside its interval, {:.1} ns in the \
              caller's), {:.1} ns per untimed call; {}; timing {}",

@@ -11,8 +11,9 @@
 //!
 //! They are measured once per process, on a private thread, the first time a function site
 //! registers (the first instrumented call) or a run starts, whichever comes first: rounds of
-//! empty instrumented calls, timed and untimed, against an empty loop; the median over rounds,
-//! so a round that lost the CPU to another process does not move the figures.
+//! calls of a short instrumented function, timed and untimed, against the same function bare;
+//! the lower quartile over rounds, so a round that lost the CPU to another process does not
+//! move the figures.
 
 use crate::recorder::{self, ThreadData};
 use crate::site::{Site, SiteKind};
@@ -173,7 +174,7 @@ fn ensure_slow() {
     }
 }
 
-/// Rounds of each measurement; the median is kept.
+/// Rounds of each measurement; the lower quartile is kept.
 const ROUNDS: usize = 15;
 /// Calls per round.
 const CALLS: u32 = 4_096;
@@ -181,35 +182,62 @@ const CALLS: u32 = 4_096;
 /// timed call among untimed ones, which is how nearly every timed call of a short function
 /// runs (back to back, the clock readings of consecutive calls delay each other).
 const TIMED_EVERY: u32 = 16;
+/// Steps of the dependent chain the measured function runs: a few nanoseconds of work, the
+/// size of function whose figures compensation decides. (The probe's instructions overlap
+/// with a function's own work, the more so the longer its dependent chains: around a long
+/// chain a probe costs less than around a short one, and the calibration is right for short
+/// functions, where the difference matters, and a few nanoseconds high for long ones, where
+/// it is within their noise.)
+const WORK_STEPS: u32 = 4;
 
-/// `[inside, outside, untimed]` in fixed-point ticks, on this (private) thread, through the
-/// same `enter` and guard that instrumented code expands to.
 static EMPTY: Site = Site::new("<calibration>", "", "", 0, SiteKind::Sync);
 
+/// The work of the measured function: a dependent chain the optimiser cannot shorten.
+#[inline(never)]
+fn work(x: u64) -> u64 {
+    let mut v = x;
+    for _ in 0..WORK_STEPS {
+        v = std::hint::black_box(v).wrapping_mul(3).wrapping_add(1);
+    }
+    v
+}
+
+/// A function as the macro writes it: the probe's cost includes what it makes the function
+/// save and restore around its body.
+#[inline(never)]
+fn instrumented(x: u64) -> u64 {
+    let _g = recorder::enter(&EMPTY);
+    work(x)
+}
+
+/// The same function bare.
+#[inline(never)]
+fn bare(x: u64) -> u64 {
+    work(x)
+}
+
+/// Ticks for `CALLS` calls of `f`, each fed the previous result so that calls cannot overlap.
+fn calls(f: fn(u64) -> u64) -> u64 {
+    let t0 = crate::clock::raw();
+    let mut x = t0;
+    for _ in 0..CALLS {
+        x = f(x);
+    }
+    std::hint::black_box(x);
+    crate::clock::raw() - t0
+}
+
+/// `[inside, outside, untimed]` in fixed-point ticks, on this (private) thread, through the
+/// same `enter` and guard that instrumented code expands to. Inside: a timed call's measured
+/// interval less the work's bare time. Untimed: what an untimed call adds to the bare
+/// function. Timed: what a timed call adds, from calls timed one in `TIMED_EVERY`.
 fn measure() -> Option<[u64; 3]> {
     let td = recorder::local()?;
     let id = EMPTY.id();
     let mut inside = Vec::with_capacity(ROUNDS);
     let mut timed = Vec::with_capacity(ROUNDS);
     let mut untimed = Vec::with_capacity(ROUNDS);
-    // An instrumented function as the macro writes it, and the same function bare: the
-    // probe's cost includes what it makes the function save and restore around it.
-    #[inline(never)]
-    fn instrumented() {
-        let _g = recorder::enter(&EMPTY);
-        std::hint::black_box(());
-    }
-    #[inline(never)]
-    fn bare() {
-        std::hint::black_box(());
-    }
-    let calls = |f: fn()| {
-        let t0 = crate::clock::raw();
-        for _ in 0..CALLS {
-            f();
-        }
-        crate::clock::raw() - t0
-    };
+    let per_call = |ticks: u64| (ticks << FP) / u64::from(CALLS);
     // One round unmeasured first: the code and the call path's node are cold.
     for round in 0..=ROUNDS {
         td.force_gap(id, TIMED_EVERY);
@@ -218,21 +246,21 @@ fn measure() -> Option<[u64; 3]> {
         let (n1, sum1) = td.top_figures(id);
         td.force_gap(id, u32::MAX);
         let none = calls(instrumented);
-        let empty = calls(bare);
+        let plain = calls(bare);
         let n = n1 - n0;
         if round == 0 || n == 0 {
             continue;
         }
-        let fp = |ticks: u64| ticks << FP;
-        let per_untimed = fp(none.saturating_sub(empty)) / u64::from(CALLS);
-        // The weighted sum counts each timed call `TIMED_EVERY` times.
-        inside.push(sum1.wrapping_sub(sum0) / (n * u64::from(TIMED_EVERY)));
-        timed.push(per_untimed + fp(mixed.saturating_sub(none)) / n);
+        let per_untimed = per_call(none.saturating_sub(plain));
+        // Untimed calls add the path's mean, zero here: the sum is the timed calls'.
+        let interval = sum1.wrapping_sub(sum0) / n;
+        inside.push(interval.saturating_sub(per_call(plain)));
+        timed.push(per_untimed + (mixed.saturating_sub(none) << FP) / n);
         untimed.push(per_untimed);
     }
-    let inside = median(&mut inside);
-    let timed = median(&mut timed);
-    let untimed = median(&mut untimed);
+    let inside = lower_quartile(&mut inside);
+    let timed = lower_quartile(&mut timed);
+    let untimed = lower_quartile(&mut untimed);
     forget(td);
     Some([inside.min(timed), timed.saturating_sub(inside), untimed])
 }
@@ -243,9 +271,12 @@ fn forget(td: &'static ThreadData) {
     recorder::forget_current_thread(td);
 }
 
-fn median(v: &mut [u64]) -> u64 {
+/// The lower quartile: a round that lost the CPU, or shared its core with a busy neighbour,
+/// is slower, never faster, so the quieter rounds tell the probe's own cost; the quartile
+/// rather than the minimum, which one lucky round would set.
+fn lower_quartile(v: &mut [u64]) -> u64 {
     v.sort_unstable();
-    v.get(v.len() / 2).copied().unwrap_or(0)
+    v.get(v.len() / 4).copied().unwrap_or(0)
 }
 
 #[cfg(test)]

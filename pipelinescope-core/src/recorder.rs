@@ -39,9 +39,16 @@ fn bump(c: &AtomicU64, by: u64) {
     c.store(c.load(Relaxed).wrapping_add(by), Relaxed);
 }
 
+/// [`bump`] for a 32-bit counter (`u32::MAX` takes one off).
+#[inline(always)]
+fn bump32(c: &AtomicU32, by: u32) {
+    c.store(c.load(Relaxed).wrapping_add(by), Relaxed);
+}
+
 /// Figures of one call path on one thread. Times are fixed-point ticks (`FP` fractional bits)
-/// summed as two's-complement (a compensated call can be below zero), each timed call multiplied
-/// by its weight: the calls it stands for.
+/// summed as two's-complement (a compensated call can be below zero): a timed call adds what
+/// it measured, an untimed call the path's means (`est_fp`, `est_self_fp`), the very amount its
+/// caller was charged for it, so a caller's self time and its callees' times add up exactly.
 #[derive(Default)]
 pub(crate) struct NodeSlot {
     pub site: AtomicU32,
@@ -51,20 +58,29 @@ pub(crate) struct NodeSlot {
     pub calls: AtomicU64,
     /// Calls that were timed.
     pub timed: AtomicU64,
-    /// Sum of the timed calls' weights: `calls` less the untimed calls since the last timed one.
+    /// Sum of the timed calls' weights (the calls each stands for in the histogram): `calls`
+    /// less the untimed calls since the last timed one.
     pub weight: AtomicU64,
-    /// Weighted self time, compensated.
+    /// Self time, compensated.
     pub self_fp: AtomicU64,
-    /// Weighted inclusive time of outermost activations, compensated.
+    /// Inclusive time of outermost activations, compensated.
     pub cum_fp: AtomicU64,
-    /// Weighted probe cost taken off `self_fp` (what a raw figure would add back).
+    /// Probe cost taken off `self_fp` (what a raw figure would add back).
     pub probe_self_fp: AtomicU64,
-    /// Weighted probe cost taken off `cum_fp`.
+    /// Probe cost taken off `cum_fp`.
     pub probe_cum_fp: AtomicU64,
     pub panics: AtomicU64,
     /// Mean compensated inclusive time of the timed calls, fixed-point ticks: what an untimed
-    /// call is charged to its caller for. Owner-only in use; atomic only to be `Sync`.
+    /// call is charged to its caller for. Owner-only in use, like the two below; atomic only to
+    /// be `Sync`, and next to `calls`, which every call touches anyway.
     pub est_fp: AtomicU64,
+    /// Mean compensated self time per call, fixed-point ticks (two's-complement).
+    pub est_self_fp: AtomicU64,
+    /// The function recursed through this node: every call timed, activations counted.
+    pub recursive: AtomicBool,
+    /// Open activations of a recursive node (recursion folds into the same node, and only the
+    /// outermost activation counts to cumulative time).
+    pub active: AtomicU32,
 }
 
 /// Figures of one site on one thread.
@@ -125,11 +141,10 @@ pub(crate) struct Frame {
     node: u32,
     /// The node this call was made from, restored as the current node on exit.
     parent: u32,
+    site: u32,
     /// Site of the caller, restored into `current_site` on exit.
     prev_site: u32,
     timed: bool,
-    /// The node recursed: its open activations are counted.
-    recursive: bool,
     start: u64,
     /// The thread's `excluded_fp` on entry.
     excluded0: u64,
@@ -144,24 +159,46 @@ pub(crate) struct Frame {
 struct OwnerNode {
     /// `(site id, node index)` of each child already seen.
     children: Vec<(u32, u32)>,
-    /// The child found last, looked at before `children`: most calls repeat the last one.
-    last_child: (u32, u32),
-    /// Open activations of this node, counted for recursive nodes only (recursion folds into
-    /// the same node; a node that never recursed has at most one open activation).
-    active: u32,
     site: u32,
-    /// Calls left until the next timed one; 0 or 1: the next call is timed.
+    /// Calls left until the next timed one; 0 or 1: the next call is timed. While the node is
+    /// its site's cached path (`SiteEntry`), the entry's countdown is the live one.
     countdown: u32,
     /// Timed calls so far (saturating).
     timed: u32,
     /// Mean gap between timed calls (0: every call is timed), decided every `RECHECK` timed
     /// calls.
     gap: u32,
-    /// The function recursed through this node: always timed.
-    recursive: bool,
     slot: *const NodeSlot,
     /// This node's site's per-thread figures (null for the root).
     site_slot: *const SiteSlot,
+}
+
+/// The path a site was last entered through on this thread, looked up by site id: most calls
+/// of a function come from the same caller as its previous call, and checking the entry's
+/// caller against the current node costs one load that does not wait on the last call's
+/// stores (walking the caller's children would chain several).
+#[derive(Clone, Copy)]
+struct SiteEntry {
+    /// The caller's node (`NONE`: no entry).
+    parent: u32,
+    node: u32,
+    /// The live countdown of `node` (see `OwnerNode::countdown`).
+    countdown: u32,
+    /// The caller's site, restored into `current_site` on exit.
+    parent_site: u32,
+    slot: *const NodeSlot,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl SiteEntry {
+    const EMPTY: SiteEntry = SiteEntry {
+        parent: NONE,
+        node: 0,
+        countdown: 0,
+        parent_site: 0,
+        slot: std::ptr::null(),
+    };
 }
 
 /// What only the owning thread reads and writes.
@@ -180,6 +217,7 @@ struct Owner {
     probe_fp: u64,
     nodes: Vec<OwnerNode>,
     sites: Vec<*const SiteSlot>,
+    entries: Vec<SiteEntry>,
     rng: Rng,
     /// Calibration only: the gap every sampled path uses (0: as the sampling policy decides).
     forced_gap: u32,
@@ -261,6 +299,7 @@ impl ThreadData {
                 probe_fp: 0,
                 nodes: Vec::with_capacity(64),
                 sites: Vec::new(),
+                entries: Vec::new(),
                 forced_gap: 0,
                 rng: Rng::new(
                     crate::clock::counter() ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -311,12 +350,14 @@ impl ThreadData {
         while a != 0 {
             let n = &mut owner.nodes[a as usize];
             if n.site == site {
+                // SAFETY: slot pointers stay valid as long as `self`.
+                let slot = unsafe { &*n.slot };
                 // Timed on every call from now on: an untimed outer activation would leave
                 // the timed inner ones without the interval they nest in.
-                if !n.recursive {
-                    n.recursive = true;
+                if !slot.recursive.load(Relaxed) {
+                    slot.recursive.store(true, Relaxed);
                     // The one activation open now (a node that never recursed has one).
-                    n.active = 1;
+                    slot.active.store(1, Relaxed);
                 }
                 n.countdown = 0;
                 owner.nodes[parent as usize].children.push((site, a));
@@ -344,35 +385,34 @@ impl ThreadData {
         // SAFETY: called by the owning thread only; no other `&mut Owner` is alive.
         let owner = unsafe { self.owner() };
         let parent = owner.cur;
-        // SAFETY: node indices always come from `owner.nodes`, which only grows, so they are
-        // in bounds.
-        let pn = unsafe { owner.nodes.get_unchecked_mut(parent as usize) };
-        let node = if pn.last_child.0 == site {
-            pn.last_child.1
-        } else {
-            self.find_child(owner, parent, site)
-        };
-        // SAFETY: as above.
-        let on = unsafe { owner.nodes.get_unchecked_mut(node as usize) };
-        if on.recursive {
-            on.active += 1;
+        let hit = matches!(owner.entries.get(site as usize), Some(e) if e.parent == parent);
+        if !hit {
+            self.repoint(owner, parent, site);
+        }
+        // SAFETY: `repoint` made the entry when it was missing.
+        let e = unsafe { owner.entries.get_unchecked_mut(site as usize) };
+        // SAFETY: slot pointers stay valid as long as `self`.
+        let slot = unsafe { &*e.slot };
+        if slot.recursive.load(Relaxed) {
+            bump32(&slot.active, 1);
         }
         let timed = match force {
             Some(t) => t,
-            None if on.countdown > 1 => {
-                on.countdown -= 1;
+            None if e.countdown > 1 => {
+                e.countdown -= 1;
                 false
             }
             None => true,
         };
+        let node = e.node;
+        let prev_site = e.parent_site;
         owner.cur = node;
-        let prev_site = self.current_site.load(Relaxed);
         self.current_site.store(site, Relaxed);
         let mut frame = Frame {
-            slot: on.slot,
-            recursive: on.recursive,
+            slot,
             node,
             parent,
+            site,
             prev_site,
             timed,
             start: 0,
@@ -388,10 +428,21 @@ impl ThreadData {
         frame
     }
 
-    /// The child of `parent` for `site`, made on first use; remembered as the last child.
+    /// Points `site`'s entry at the path through `parent`, making the node on first use; the
+    /// countdown of the path it pointed at goes back to that path's node.
     #[cold]
     #[inline(never)]
-    fn find_child(&self, owner: &mut Owner, parent: u32, site: u32) -> u32 {
+    fn repoint(&self, owner: &mut Owner, parent: u32, site: u32) {
+        #[cfg(feature = "alloc")]
+        let _quiet = self.alloc.quiet();
+        let i = site as usize;
+        if owner.entries.len() <= i {
+            owner.entries.resize(i + 1, SiteEntry::EMPTY);
+        }
+        let old = owner.entries[i];
+        if old.parent != NONE {
+            owner.nodes[old.node as usize].countdown = old.countdown;
+        }
         let found = owner.nodes[parent as usize]
             .children
             .iter()
@@ -401,8 +452,23 @@ impl ThreadData {
             Some(n) => n,
             None => self.new_child(owner, parent, site),
         };
-        owner.nodes[parent as usize].last_child = (site, node);
-        node
+        let n = &owner.nodes[node as usize];
+        owner.entries[i] = SiteEntry {
+            parent,
+            node,
+            countdown: n.countdown,
+            parent_site: owner.nodes[parent as usize].site,
+            slot: n.slot,
+        };
+    }
+
+    /// Sets the countdown of `node`, a path of `site`: in the site's entry while it points at
+    /// the node, else in the node.
+    fn set_countdown(owner: &mut Owner, site: u32, node: u32, value: u32) {
+        match owner.entries.get_mut(site as usize) {
+            Some(e) if e.parent != NONE && e.node == node => e.countdown = value,
+            _ => owner.nodes[node as usize].countdown = value,
+        }
     }
 
     /// Closes `frame`, the innermost open one: a whole call, one poll of a future that is not
@@ -438,18 +504,19 @@ impl ThreadData {
         owner.probe_fp = owner.probe_fp.wrapping_add(inside).wrapping_add(outside);
         owner.cur = f.parent;
         self.current_site.store(f.prev_site, Relaxed);
-        // SAFETY: as in `enter_as`.
-        let on = unsafe { owner.nodes.get_unchecked_mut(f.node as usize) };
-        let outermost = if on.recursive {
-            on.active -= 1;
-            on.active == 0
+        // SAFETY: slot pointers stay valid as long as `self`.
+        let slot = unsafe { &*f.slot };
+        let recursive = slot.recursive.load(Relaxed);
+        let outermost = if recursive {
+            bump32(&slot.active, u32::MAX);
+            slot.active.load(Relaxed) == 0
         } else {
             true
         };
         #[cfg(feature = "alloc")]
-        self.alloc.exit(on.site, f.alloc);
-        // SAFETY: slot pointers stay valid as long as `self`.
-        let slot = unsafe { &*on.slot };
+        self.alloc.exit(f.site, f.alloc);
+        // SAFETY: as in `enter_as`.
+        let on = unsafe { owner.nodes.get_unchecked_mut(f.node as usize) };
         // The calls since the last timed one, this one included.
         let w = match kind {
             ExitKind::Call => slot.calls.load(Relaxed) - slot.weight.load(Relaxed) + 1,
@@ -457,17 +524,11 @@ impl ThreadData {
         };
         // SAFETY: as above; only the root has a null site slot, and it is never entered.
         let ss = unsafe { &*on.site_slot };
-        bump(&slot.self_fp, self_fp.wrapping_mul(w));
-        bump(
-            &slot.probe_self_fp,
-            inside.wrapping_add(child_probe_fp).wrapping_mul(w),
-        );
+        bump(&slot.self_fp, self_fp);
+        bump(&slot.probe_self_fp, inside.wrapping_add(child_probe_fp));
         if outermost {
-            bump(&slot.cum_fp, cum_fp.wrapping_mul(w));
-            bump(
-                &slot.probe_cum_fp,
-                inside.wrapping_add(nested_fp).wrapping_mul(w),
-            );
+            bump(&slot.cum_fp, cum_fp);
+            bump(&slot.probe_cum_fp, inside.wrapping_add(nested_fp));
         }
         bump(&slot.timed, 1);
         match kind {
@@ -492,17 +553,20 @@ impl ThreadData {
             bump(&slot.panics, 1);
         }
         on.timed = on.timed.saturating_add(1);
-        if on.timed >= sampling::WARMUP && !on.recursive && matches!(kind, ExitKind::Call) {
-            if owner.forced_gap != 0 {
-                on.countdown = owner.forced_gap;
+        if on.timed >= sampling::WARMUP && !recursive && matches!(kind, ExitKind::Call) {
+            let countdown = if owner.forced_gap != 0 {
+                owner.forced_gap
             } else {
                 if on.timed % sampling::RECHECK == 0 {
                     Self::decide_gap(on, slot);
                 }
-                if on.gap > 1 {
-                    on.countdown = owner.rng.gap(u64::from(on.gap));
+                if on.gap > 1 && crate::calibrate::sampling() {
+                    owner.rng.gap(u64::from(on.gap))
+                } else {
+                    0
                 }
-            }
+            };
+            Self::set_countdown(owner, f.site, f.node, countdown);
         }
     }
 
@@ -510,10 +574,13 @@ impl ThreadData {
     #[cold]
     #[inline(never)]
     fn decide_gap(on: &mut OwnerNode, slot: &NodeSlot) {
-        let weight = slot.weight.load(Relaxed).max(1);
+        // Means over every call so far (untimed calls hold earlier means): a ratio estimate.
+        let calls = slot.calls.load(Relaxed).max(1) as i64;
         let cum = slot.cum_fp.load(Relaxed) as i64;
-        let est = if cum > 0 { cum as u64 / weight } else { 0 };
+        let est = if cum > 0 { (cum / calls) as u64 } else { 0 };
         slot.est_fp.store(est, Relaxed);
+        let self_ = slot.self_fp.load(Relaxed) as i64;
+        slot.est_self_fp.store((self_ / calls) as u64, Relaxed);
         let gap = if !crate::calibrate::sampling() {
             1
         } else {
@@ -524,24 +591,28 @@ impl ThreadData {
             )
         };
         on.gap = gap as u32;
-        if on.gap <= 1 {
-            on.countdown = 0;
-        }
     }
 
     #[inline(always)]
     fn exit_untimed(&self, owner: &mut Owner, f: &Frame) {
         let untimed = COSTS.untimed.load(Relaxed);
-        if f.recursive {
-            // SAFETY: as in `enter_as`.
-            unsafe { owner.nodes.get_unchecked_mut(f.node as usize) }.active -= 1;
-        }
         // SAFETY: slot pointers stay valid as long as `self`.
         let slot = unsafe { &*f.slot };
+        let outermost = if slot.recursive.load(Relaxed) {
+            bump32(&slot.active, u32::MAX);
+            slot.active.load(Relaxed) == 0
+        } else {
+            true
+        };
+        let est = slot.est_fp.load(Relaxed);
+        bump(&slot.self_fp, slot.est_self_fp.load(Relaxed));
+        if outermost {
+            bump(&slot.cum_fp, est);
+        }
         let nested_fp = owner.probe_fp.wrapping_sub(f.probe0);
         owner.excluded_fp = f
             .excluded0
-            .wrapping_add(slot.est_fp.load(Relaxed))
+            .wrapping_add(est)
             .wrapping_add(nested_fp)
             .wrapping_add(untimed);
         owner.child_probe_fp = f.child_probe0.wrapping_add(untimed);
@@ -575,13 +646,14 @@ impl ThreadData {
         // SAFETY: as in `enter_as`.
         let owner = unsafe { self.owner() };
         owner.forced_gap = gap;
-        let node = self.find_child(owner, 0, site);
-        let on = &mut owner.nodes[node as usize];
-        on.timed = on.timed.max(sampling::WARMUP);
-        on.countdown = gap;
-        on.gap = 0;
+        self.repoint(owner, 0, site);
+        let e = &mut owner.entries[site as usize];
+        e.countdown = gap;
+        let node = e.node as usize;
+        owner.nodes[node].timed = owner.nodes[node].timed.max(sampling::WARMUP);
+        owner.nodes[node].gap = 0;
         // SAFETY: slot pointers stay valid as long as `self`.
-        let slot = unsafe { &*on.slot };
+        let slot = unsafe { &*owner.nodes[node].slot };
         // The next timed call stands for the calls from now on only.
         slot.weight.store(slot.calls.load(Relaxed), Relaxed);
     }
@@ -591,9 +663,9 @@ impl ThreadData {
     pub(crate) fn top_figures(&self, site: u32) -> (u64, u64) {
         // SAFETY: as in `enter_as`.
         let owner = unsafe { self.owner() };
-        let node = self.find_child(owner, 0, site);
+        self.repoint(owner, 0, site);
         // SAFETY: slot pointers stay valid as long as `self`.
-        let slot = unsafe { &*owner.nodes[node as usize].slot };
+        let slot = unsafe { &*owner.entries[site as usize].slot };
         (slot.timed.load(Relaxed), slot.cum_fp.load(Relaxed))
     }
 
@@ -614,6 +686,7 @@ impl ThreadData {
             .map(|o| o.children.capacity() * 8)
             .sum::<usize>();
         n += owner.sites.capacity() * 8;
+        n += owner.entries.capacity() * std::mem::size_of::<SiteEntry>();
         n
     }
 }
@@ -622,13 +695,10 @@ impl OwnerNode {
     fn new(site: u32, slot: *const NodeSlot, site_slot: *const SiteSlot) -> OwnerNode {
         OwnerNode {
             children: Vec::new(),
-            last_child: (0, 0),
-            active: 0,
             site,
             countdown: 0,
             timed: 0,
             gap: 0,
-            recursive: false,
             slot,
             site_slot,
         }

@@ -78,7 +78,7 @@ struct NodeEstimate {
     raw_self: f64,
 }
 
-/// A two's-complement fixed-point sum, scaled from the calls it covers to all calls, in ticks.
+/// A two's-complement fixed-point amount, times `scale`, in ticks.
 fn estimate(fp: u64, scale: f64) -> f64 {
     fp as i64 as f64 * scale / f64::from(1u32 << crate::calibrate::FP)
 }
@@ -120,7 +120,7 @@ pub fn collect(wall_ns: u64) -> Profile {
         } else {
             0.0
         };
-        let (min, max) = if a.hist.len() > 0 {
+        let (min, max) = if !a.hist.is_empty() {
             (ticks_to_ns(a.min), ticks_to_ns(a.max))
         } else {
             (0, 0)
@@ -243,45 +243,55 @@ pub fn collect(wall_ns: u64) -> Profile {
     }
 }
 
-/// Each call path's figures on one thread, estimated over all its calls: a path timed on a
-/// sample of its calls has its timed calls' weighted sums scaled by calls over weights. A path
-/// whose compensated self time comes out below zero (a call shorter than the probe's jitter)
-/// reads as zero, and the difference is taken from its caller's self time, so that self times
-/// still add up to the root calls' time.
+/// Each call path's figures on one thread, over all its calls (a path timed on a sample of its
+/// calls holds, for each untimed call, the means its caller was charged). A path whose
+/// compensated self time comes out below zero (calls shorter than the probe's jitter) reads as
+/// zero.
 fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
     let mut est = vec![NodeEstimate::default(); n];
     let mut parent = vec![0usize; n];
+    let mut recursive = vec![false; n];
     for i in 1..n {
         let Some(s) = td.nodes.get(i) else { break };
         let calls = s.calls.load(Relaxed);
         let weight = s.weight.load(Relaxed);
-        let scale = if weight > 0 {
-            calls as f64 / weight as f64
+        let timed = s.timed.load(Relaxed);
+        // The probe cost taken off is summed over timed calls: scaled to every call, it is
+        // what an uncompensated profiler timing every call would have left in.
+        let probe_scale = if timed > 0 {
+            calls as f64 / timed as f64
         } else {
             0.0
         };
         let (self_fp, cum_fp) = (s.self_fp.load(Relaxed), s.cum_fp.load(Relaxed));
+        let cum = estimate(cum_fp, 1.0);
+        let self_ = estimate(self_fp, 1.0);
         est[i] = NodeEstimate {
             calls,
-            timed: s.timed.load(Relaxed),
+            timed,
             pending: calls.saturating_sub(weight),
-            cum: estimate(cum_fp, scale),
-            self_: estimate(self_fp, scale),
-            raw_cum: estimate(cum_fp.wrapping_add(s.probe_cum_fp.load(Relaxed)), scale),
-            raw_self: estimate(self_fp.wrapping_add(s.probe_self_fp.load(Relaxed)), scale),
+            cum,
+            self_,
+            raw_cum: cum + estimate(s.probe_cum_fp.load(Relaxed), probe_scale),
+            raw_self: self_ + estimate(s.probe_self_fp.load(Relaxed), probe_scale),
         };
         parent[i] = (s.parent.load(Relaxed) as usize).min(i - 1);
+        recursive[i] = s.recursive.load(Relaxed);
     }
-    // Children come after their parents: settle them first.
+    // Children come after their parents: settle them first. A path's inclusive time is its
+    // self time plus its callees' inclusive times, which is what each timed call measured and
+    // what each untimed call was charged; summing the parts keeps that identity exact where a
+    // part was clamped at zero or estimated. A recursive path keeps its measured time: its
+    // self time holds its inner activations, which its callees' times hold too.
+    let mut children = vec![0f64; n];
     for i in (1..n).rev() {
-        if est[i].self_ < 0.0 {
-            let p = parent[i];
-            if p != 0 {
-                est[p].self_ += est[i].self_;
-            }
-            est[i].self_ = 0.0;
-        }
-        est[i].cum = est[i].cum.max(est[i].self_);
+        est[i].self_ = est[i].self_.max(0.0);
+        est[i].cum = if recursive[i] {
+            est[i].cum.max(est[i].self_)
+        } else {
+            est[i].self_ + children[i]
+        };
+        children[parent[i]] += est[i].cum;
     }
     (est, parent)
 }
