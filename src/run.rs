@@ -239,6 +239,8 @@ impl Run {
                 profile.remove_functions(|f| set.is_match(&f.name));
             }
         }
+        profile.meta.probe_overhead_ns = self.probe_overhead_ns;
+        let cost = profile.probe_cost_ns();
         let m = &mut profile.meta;
         m.run_id = self.run_id.clone();
         m.title = s.dashboard_title.clone();
@@ -253,7 +255,7 @@ impl Run {
         m.pipelinescope_version = env!("CARGO_PKG_VERSION").to_string();
         m.probe_overhead_ns = self.probe_overhead_ns;
         m.probe_overhead_share = if wall_ns > 0 {
-            (m.total_calls as f64 * self.probe_overhead_ns / wall_ns as f64).min(1.0)
+            (cost / wall_ns as f64).min(1.0)
         } else {
             0.0
         };

@@ -49,6 +49,38 @@ fn sub_hist(cur: &Histogram, base: &Histogram) -> Histogram {
     }
 }
 
+/// Makes `h` count `n` values: a shortfall is added at the median, an excess taken from the
+/// fullest buckets.
+fn fit_count(h: &mut Histogram, n: u64) {
+    let count = h.count();
+    if count == n || h.buckets.is_empty() {
+        return;
+    }
+    if count < n {
+        let mut seen = 0;
+        let half = count.div_ceil(2);
+        if let Some(b) = h.buckets.iter_mut().find(|b| {
+            seen += b.1;
+            seen >= half
+        }) {
+            b.1 += n - count;
+        }
+    } else {
+        let mut excess = count - n;
+        let mut order: Vec<usize> = (0..h.buckets.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(h.buckets[i].1));
+        for i in order {
+            let take = excess.min(h.buckets[i].1);
+            h.buckets[i].1 -= take;
+            excess -= take;
+            if excess == 0 {
+                break;
+            }
+        }
+        h.buckets.retain(|b| b.1 > 0);
+    }
+}
+
 /// Summary of a histogram that is the difference of two, keeping exact figures where they are
 /// still known: min and max stay exact when nothing was recorded before, and the mean is exact
 /// from the two totals.
@@ -102,9 +134,21 @@ impl Profile {
                 &b.histogram,
             );
             f.calls = f.calls.saturating_sub(b.calls);
+            f.timed_calls = f.timed_calls.saturating_sub(b.timed_calls);
             f.panics = f.panics.saturating_sub(b.panics);
             f.cumulative_ns = f.cumulative_ns.saturating_sub(b.cumulative_ns);
             f.self_ns = f.self_ns.saturating_sub(b.self_ns);
+            f.raw_cumulative_ns = f.raw_cumulative_ns.saturating_sub(b.raw_cumulative_ns);
+            f.raw_self_ns = f.raw_self_ns.saturating_sub(b.raw_self_ns);
+            // Calls after a sampled path's last timed call are held at its value when read,
+            // and that value moves between the two snapshots: the difference of the two
+            // histograms can miss or hold a few calls. Keep it at one entry per call.
+            if f.kind == FunctionKind::Sync && f.histogram.count() != f.calls {
+                fit_count(&mut f.histogram, f.calls);
+                let p = f.percentiles;
+                f.percentiles =
+                    Percentiles::from_hdr(&f.histogram.to_hdr(), p.min_ns, p.max_ns, p.mean_ns);
+            }
             if let (Some(a), Some(ba)) = (&mut f.async_stats, &b.async_stats) {
                 a.polls = a.polls.saturating_sub(ba.polls);
                 a.busy_ns = a.busy_ns.saturating_sub(ba.busy_ns);
@@ -346,5 +390,23 @@ pub fn derive_stage_metrics(stages: &mut [StageStats], wall_ns: u64) {
         .max_by_key(|s| s.own_ns)
     {
         b.is_bottleneck = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_histogram_is_fitted_to_its_count() {
+        let mut h = Histogram {
+            sigfig: 2,
+            buckets: vec![(10, 5), (20, 10), (30, 5)],
+        };
+        fit_count(&mut h, 23);
+        assert_eq!(h.buckets, vec![(10, 5), (20, 13), (30, 5)]);
+        fit_count(&mut h, 10);
+        assert_eq!(h.count(), 10);
+        assert_eq!(h.buckets, vec![(10, 5), (30, 5)]);
     }
 }

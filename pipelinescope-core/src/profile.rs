@@ -90,7 +90,8 @@ pub struct RunMeta {
     /// calls (counts exact, times estimated); `exact`: every call was timed.
     #[serde(default)]
     pub timing: String,
-    /// Estimated share of the wall time spent inside the probe itself (calls x overhead / wall).
+    /// Estimated share of the wall time spent inside the probe itself: timed calls times the
+    /// timed cost plus untimed calls times the untimed cost, over the wall time.
     pub probe_overhead_share: f64,
     /// Whether the clock is the CPU's invariant TSC (else the OS monotonic clock).
     pub clock_source: String,
@@ -537,6 +538,19 @@ impl Profile {
                 .then(a.name.cmp(&b.name))
         });
         v
+    }
+
+    /// The probe's estimated cost over the whole profile: timed calls at the timed cost,
+    /// untimed calls at the untimed cost (a profile from before the split: every call at
+    /// `probe_overhead_ns`).
+    pub fn probe_cost_ns(&self) -> f64 {
+        let m = &self.meta;
+        let timed: u64 = self.functions.iter().map(|f| f.timed_calls).sum();
+        if timed == 0 {
+            return m.total_calls as f64 * m.probe_overhead_ns;
+        }
+        timed as f64 * m.probe_overhead_ns
+            + m.total_calls.saturating_sub(timed) as f64 * m.probe_untimed_ns
     }
 
     /// Functions sorted by descending self time.

@@ -215,7 +215,7 @@ pub fn collect(wall_ns: u64) -> Profile {
     let instrumented_ns = thread_rows.iter().map(|t: &ThreadStats| t.root_ns).sum();
     let (stages, pipeline_edges) = crate::stage::collect(wall_ns);
     let cal = crate::calibrate::calibration();
-    Profile {
+    let mut profile = Profile {
         schema_version: SCHEMA_VERSION,
         meta: RunMeta {
             wall_ns,
@@ -240,7 +240,11 @@ pub fn collect(wall_ns: u64) -> Profile {
         stages,
         pipeline_edges,
         ..Profile::default()
+    };
+    if wall_ns > 0 {
+        profile.meta.probe_overhead_share = (profile.probe_cost_ns() / wall_ns as f64).min(1.0);
     }
+    profile
 }
 
 /// Each call path's figures on one thread, over all its calls (a path timed on a sample of its

@@ -416,14 +416,7 @@ pub fn run_summary_lines(profile: &Profile) -> String {
     };
     lines.push(("instrumented".into(), instrumented));
     lines.push(("calls".into(), m.total_calls.to_string()));
-    lines.push((
-        "probe overhead".into(),
-        format!(
-            "{} per call, {} of wall",
-            fmt_ns(m.probe_overhead_ns),
-            fmt_pct(m.probe_overhead_share)
-        ),
-    ));
+    lines.push(("probe".into(), crate::probe::probe_line(profile)));
     if !m.clock_source.is_empty() {
         let res = if m.clock_resolution_ns > 0.0 {
             format!(", resolution {}", fmt_ns(m.clock_resolution_ns))
@@ -727,7 +720,7 @@ mod tests {
         assert!(s.contains("2.00 s"));
         assert!(s.contains("1.50 s (75.0% of wall)"), "{s}");
         assert!(s.contains("calls:") && s.contains("1111"));
-        assert!(s.contains("12.5 ns per call, 0.0% of wall"), "{s}");
+        assert!(s.contains("12.5 ns per timed call, 0.0% of wall"), "{s}");
         assert!(!s.contains("max RSS"));
         assert!(!s.contains("sources"));
         p.sources = vec![

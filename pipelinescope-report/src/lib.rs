@@ -12,5 +12,6 @@ pub mod extrapolate;
 pub mod html;
 pub mod load;
 pub mod merge;
+pub mod probe;
 
 pub use extrapolate::extrapolate;

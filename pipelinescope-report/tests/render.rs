@@ -99,7 +99,12 @@ fn static_sections_show_figures() {
     assert!(html.contains("20261121T051300Z-synthetic"));
     assert!(html.contains("target/release/etl --input data.csv"));
     assert!(html.contains("unknown key `sample_sise`"));
-    assert!(html.contains("17.5 ns per call"));
+    assert!(html.contains("17.5 ns per timed call"));
+    let at = html.find("17.5 ns per timed call").unwrap_or(0);
+    let header = &html[at..(at + 200).min(html.len())];
+    assert!(header.contains("inside its interval"), "{header}");
+    assert!(header.contains("3 ns per untimed call"), "{header}");
+    assert!(html.contains("taken off the figures"));
     // Pipeline: all stages in order, the bottleneck marked once.
     let pos: Vec<_> = ["read_csv", "parse", "validate", "enrich", "write_parquet"]
         .iter()

@@ -135,11 +135,7 @@ pub fn render(profile: &Profile, opts: &HtmlOptions) -> String {
         host: &meta.host,
         pid: meta.pid,
         version: &meta.pipelinescope_version,
-        overhead: format!(
-            "{} per call, ≈{} of wall time",
-            format::ns(meta.probe_overhead_ns),
-            format::pct(meta.probe_overhead_share)
-        ),
+        overhead: crate::probe::probe_line(profile),
         clock: &clock,
         ended_by_panic: meta.ended_by_panic,
         warnings: &meta.warnings,
