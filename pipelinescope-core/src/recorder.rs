@@ -168,6 +168,12 @@ struct OwnerNode {
     /// Mean gap between timed calls (0: every call is timed), decided every `RECHECK` timed
     /// calls.
     gap: u32,
+    /// Recent timed calls' compensated inclusive and self times and their count, halved at
+    /// each look: the means an untimed call is charged follow the path as it runs now, not
+    /// as it ran while every call was timed.
+    recent_cum_fp: i64,
+    recent_self_fp: i64,
+    recent: i64,
     slot: *const NodeSlot,
     /// This node's site's per-thread figures (null for the root).
     site_slot: *const SiteSlot,
@@ -553,6 +559,11 @@ impl ThreadData {
             bump(&slot.panics, 1);
         }
         on.timed = on.timed.saturating_add(1);
+        if outermost {
+            on.recent_cum_fp = on.recent_cum_fp.wrapping_add(cum_fp as i64);
+        }
+        on.recent_self_fp = on.recent_self_fp.wrapping_add(self_fp as i64);
+        on.recent += 1;
         if on.timed >= sampling::WARMUP && !recursive && matches!(kind, ExitKind::Call) {
             let countdown = if owner.forced_gap != 0 {
                 owner.forced_gap
@@ -574,13 +585,15 @@ impl ThreadData {
     #[cold]
     #[inline(never)]
     fn decide_gap(on: &mut OwnerNode, slot: &NodeSlot) {
-        // Means over every call so far (untimed calls hold earlier means): a ratio estimate.
-        let calls = slot.calls.load(Relaxed).max(1) as i64;
-        let cum = slot.cum_fp.load(Relaxed) as i64;
-        let est = if cum > 0 { (cum / calls) as u64 } else { 0 };
+        let n = on.recent.max(1);
+        let est = (on.recent_cum_fp / n).max(0) as u64;
         slot.est_fp.store(est, Relaxed);
-        let self_ = slot.self_fp.load(Relaxed) as i64;
-        slot.est_self_fp.store((self_ / calls) as u64, Relaxed);
+        slot.est_self_fp
+            .store((on.recent_self_fp / n) as u64, Relaxed);
+        // Halve: each look weighs the last 32 timed calls as much as everything before.
+        on.recent_cum_fp /= 2;
+        on.recent_self_fp /= 2;
+        on.recent /= 2;
         let gap = if !crate::calibrate::sampling() {
             1
         } else {
@@ -699,6 +712,9 @@ impl OwnerNode {
             countdown: 0,
             timed: 0,
             gap: 0,
+            recent_cum_fp: 0,
+            recent_self_fp: 0,
+            recent: 0,
             slot,
             site_slot,
         }

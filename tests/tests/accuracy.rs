@@ -17,6 +17,15 @@ use std::time::Instant;
 
 const CALLS: u64 = 200_000;
 
+/// The tests here time things: one at a time, so that one's threads do not slow another's.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A few steps of dependent work: a few nanoseconds optimised, more in a debug build.
 #[inline(never)]
 fn work(x: u64) -> u64 {
@@ -72,6 +81,25 @@ fn empty(x: u64) -> u64 {
     ignore = "timing figures are checked on optimised builds"
 )]
 fn a_parent_is_not_charged_its_childs_probe() {
+    let _alone = alone();
+    // With the children mostly untimed, time the machine takes away during the loop (another
+    // process, an interrupt) lands in the parent: up to three attempts for the timing bounds,
+    // which today's figures could not meet in any (the parent there holds half the run).
+    let mut failures = Vec::new();
+    for attempt in 1..=3 {
+        match attempt_once() {
+            Ok(()) => return,
+            Err(e) => {
+                eprintln!("attempt {attempt}: {e}");
+                failures.push(e);
+            }
+        }
+    }
+    panic!("three attempts failed: {failures:#?}");
+}
+
+/// One run of the parent; counts and invariants are asserted, timing bounds returned.
+fn attempt_once() -> Result<(), String> {
     let truth = bare_per_call(bare_child, CALLS);
     let loop_truth = bare_per_call(empty, CALLS);
     let before = pipelinescope::snapshot();
@@ -102,26 +130,9 @@ fn a_parent_is_not_charged_its_childs_probe() {
     assert_eq!(child.histogram.count(), CALLS);
     assert!(child.timed_calls >= 1 && child.timed_calls <= CALLS);
     assert!(m.compensated);
-
-    // The parent is no longer the top function by self time.
-    let top = p.by_self()[0].name.clone();
-    assert_eq!(top, "acc_child", "top by self time: {top}");
-    assert!(
-        parent.self_ns < child.self_ns,
-        "parent self {} ns, child self {} ns",
-        parent.self_ns,
-        child.self_ns
-    );
-    // The child's compensated self time is near its bare cost (under 3x).
-    assert!(
-        child_per_call < 3.0 * truth,
-        "child {child_per_call:.2} ns/call against {truth:.2} bare"
-    );
-    // Compensation took something off, and what it took is the probe's, not the work's:
-    // the raw figure is larger.
+    // Compensation took the probe's cost off: the raw figures are larger.
     assert!(child.raw_self_ns >= child.self_ns);
     assert!(parent.raw_self_ns > parent.self_ns);
-
     // Invariants: cumulative within the time that passed, self plus the child is the parent.
     assert!(
         parent.cumulative_ns <= wall,
@@ -138,6 +149,22 @@ fn a_parent_is_not_charged_its_childs_probe() {
         child.cumulative_ns,
         parent.cumulative_ns
     );
+
+    // The parent is no longer the top function by self time.
+    let top = p.by_self()[0].name.clone();
+    if top != "acc_child" || parent.self_ns >= child.self_ns {
+        return Err(format!(
+            "top by self time {top}: parent {} ns, child {} ns",
+            parent.self_ns, child.self_ns
+        ));
+    }
+    // The child's compensated self time is near its bare cost (under 3x).
+    if child_per_call >= 3.0 * truth {
+        return Err(format!(
+            "child {child_per_call:.2} ns/call against {truth:.2} bare"
+        ));
+    }
+    Ok(())
 }
 
 // ---- a function that recurses is timed on every call and counted exactly -----------------
@@ -153,6 +180,7 @@ fn acc_fib(n: u32) -> u64 {
 
 #[test]
 fn a_recursive_function_is_timed_on_every_call() {
+    let _alone = alone();
     let before = pipelinescope::snapshot();
     let start = Instant::now();
     assert_eq!(black_box(acc_fib(20)), 6_765);
@@ -178,6 +206,7 @@ fn acc_thread_leaf(x: u64) -> u64 {
 
 #[test]
 fn sampled_calls_on_many_threads_are_counted_exactly() {
+    let _alone = alone();
     let before = pipelinescope::snapshot();
     std::thread::scope(|s| {
         for t in 0..4u64 {
