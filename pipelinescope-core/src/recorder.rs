@@ -429,7 +429,7 @@ impl ThreadData {
             alloc: self.alloc.enter(site),
         };
         if timed {
-            frame.start = crate::clock::raw();
+            frame.start = crate::clock::raw_fenced();
         }
         frame
     }
@@ -485,7 +485,7 @@ impl ThreadData {
         // SAFETY: as in `enter_as`.
         let owner = unsafe { self.owner() };
         if frame.timed {
-            let end = crate::clock::raw();
+            let end = crate::clock::raw_fenced();
             self.exit_timed(owner, frame, end, kind);
         } else {
             self.exit_untimed(owner, frame);
