@@ -49,7 +49,8 @@
 //! when the consumer returns, by the wrappers counted in `AWAITING`.
 
 use super::{
-    EAGER, StageSite, StageSlot, StageThread, bump, is_outlier, local, recording, timing_gap,
+    EAGER, StageSite, StageSlot, StageThread, bump, calibrate, is_outlier, local, recording,
+    timing_gap,
 };
 use crate::clock::{Start, raw};
 use std::cell::Cell;
@@ -260,6 +261,24 @@ impl StageLink {
     fn get(&self) -> Option<&Link> {
         self.0.as_deref()
     }
+
+    /// The link of the calibration stage (id 0, see `calibrate`), recording or not.
+    pub(super) fn calibrating() -> StageLink {
+        StageLink(Some(Arc::new(Link {
+            id: 0,
+            armed: AtomicBool::new(true),
+            epoch: AtomicU32::new(1),
+            joined: AtomicU32::new(0),
+            live: AtomicU32::new(0),
+            poll: AtomicU32::new(1),
+            timing: AtomicBool::new(false),
+        })))
+    }
+
+    /// A link that is not recording.
+    pub(super) fn off() -> StageLink {
+        StageLink(None)
+    }
 }
 
 impl Clone for StageLink {
@@ -371,35 +390,6 @@ impl Drop for Unwind {
     }
 }
 
-/// What timing puts inside a timed call's own time, in ticks, when `pulls` timed pulls (or
-/// nested stage calls) closed inside it: the call's own clock readings and frame, and the part
-/// of each pull's readings that falls outside the pull's span. Measured once per process by
-/// running the same code around nothing (the median of 255 tries, on the first timed call).
-fn timing_overhead(pulls: u32) -> u64 {
-    static OVERHEAD: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
-    let (call, pull) = *OVERHEAD.get_or_init(|| {
-        // On the stack: this runs inside a stage, whose allocations are counted.
-        let median = |with_pull: bool| {
-            let mut v = [0u64; 255];
-            for x in v.iter_mut() {
-                let Some(open) = Open::start(true) else {
-                    return 0;
-                };
-                if with_pull && let Some(p) = Open::start_at(Start::now(), false) {
-                    p.finish_now();
-                }
-                let (span, child) = open.finish_now();
-                *x = span - child;
-            }
-            v.sort_unstable();
-            v[v.len() / 2]
-        };
-        let call = median(false);
-        (call, median(true).saturating_sub(call))
-    });
-    call + pull * u64::from(pulls)
-}
-
 // ---- the output ----------------------------------------------------------------------------
 
 /// A lazy stage's output iterator: forwards to the stage's iterator, counts its records and
@@ -505,6 +495,8 @@ struct IterCold {
     ended: bool,
     /// The timed call that ended so, if it was timed.
     closed: Option<Closed>,
+    /// Not recording: a `fold`'s stand-in cold state, which records nothing.
+    inert: bool,
 }
 
 /// A timed call closed at the end of the wrapped call, to be recorded at the next slow call:
@@ -539,6 +531,8 @@ impl IterHot {
         if !recording() {
             return IterHot::off(cur);
         }
+        // What timing costs, measured before this thread's first timed call.
+        calibrate::ensure();
         let id = site.id();
         let rng = super::SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1;
         let every = EAGER.with(|e| e.get()) > 0;
@@ -652,6 +646,7 @@ impl IterCold {
             pending: false,
             ended: false,
             closed: None,
+            inert: false,
         }
     }
 
@@ -661,6 +656,7 @@ impl IterCold {
         IterCold {
             gap: u32::MAX,
             next: Next::Sample,
+            inert: true,
             ..IterCold::new(0, cur, StageLink(None), false, 1)
         }
     }
@@ -881,7 +877,7 @@ impl IterCold {
         Some(match self.closed.take() {
             Some(closed) => {
                 self.set_timing(false);
-                self.record(closed, some);
+                self.record(closed, some, false);
                 self.schedule()
             }
             None => self.untimed_gap(),
@@ -923,14 +919,15 @@ impl IterCold {
         }
     }
 
-    /// Records the timed call `open`, ended at `t1`.
+    /// Records the timed call `open` of a `fold`, ended at `t1`.
     fn close(&mut self, open: Open, t1: u64, some: bool) {
         self.set_timing(false);
-        self.record(Closed::of(open, t1), some);
+        self.record(Closed::of(open, t1), some, true);
     }
 
-    /// Records a closed timed call that returned a record (`some`) or not.
-    fn record(&mut self, closed: Closed, some: bool) {
+    /// Records a closed timed call that returned a record (`some`) or not, made by `next`
+    /// or (`fold`) in a fold.
+    fn record(&mut self, closed: Closed, some: bool, fold: bool) {
         let Closed {
             t1,
             span,
@@ -944,8 +941,19 @@ impl IterCold {
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let s = t.slot(owner, self.id);
-        // Less what timing itself put inside the span.
-        let own = (span - child).saturating_sub(timing_overhead(nested));
+        // Less what timing itself put inside the span and the pulls' spans (see `calibrate`);
+        // the calibration stage (id 0) keeps its calls as they were, for the calibration.
+        let (own, child, probe) = if self.id == 0 {
+            calibrate::sample(span, child, exact);
+            (span - child, child, 0)
+        } else {
+            let c = calibrate::costs(fold);
+            (
+                c.own(span, child, nested),
+                c.pulls(child, nested),
+                c.probe(nested),
+            )
+        };
         let total = self.calls;
         let weight = total.saturating_sub(self.timed_at).max(1);
         self.timed_at = total;
@@ -960,12 +968,13 @@ impl IterCold {
         } else {
             t1.saturating_sub(since) / weight
         };
+        bump(&s.probe_ticks, probe);
+        // (An interrupt inside a timed pull is no more upstream time than one in the call is
+        // own time.)
+        let sampled = s.sampled_weight.load(Relaxed);
         let outlier = !exact
-            && is_outlier(
-                own,
-                s.own_weighted.load(Relaxed),
-                s.sampled_weight.load(Relaxed),
-            );
+            && (is_outlier(own, s.own_weighted.load(Relaxed), sampled)
+                || is_outlier(child, s.upstream_weighted.load(Relaxed), sampled));
         if exact || outlier {
             bump(&s.exact_calls, 1);
             bump(&s.exact_own_ticks, own);
@@ -1001,7 +1010,7 @@ impl IterCold {
         bump(&s.calls, total - self.flushed_calls);
         let new_out = outs - self.flushed_out;
         bump(&s.records_out, new_out);
-        if new_out > 0 && self.cons != 0 && self.cons != self.id {
+        if new_out > 0 && self.cons != 0 && self.id != 0 && self.cons != self.id {
             // SAFETY: owning thread, no other borrow alive.
             let owner = unsafe { t.owner() };
             let e = t.edge(owner, self.id, self.cons);
@@ -1046,7 +1055,7 @@ impl IterCold {
     /// call among them), the stage is announced until it comes.
     #[inline(never)]
     fn fold_begin(&mut self, left: u32) -> u32 {
-        if self.id == 0 {
+        if self.inert {
             return left;
         }
         let left = self.caught_up(left);
@@ -1076,7 +1085,7 @@ impl IterCold {
     fn out_before(&mut self) -> u32 {
         let t1 = raw();
         self.take_gap();
-        if self.id == 0 {
+        if self.inert {
             return self.set_gap(u32::MAX);
         }
         self.announced.end();
@@ -1112,7 +1121,7 @@ impl IterCold {
     /// The wrapped iterator is exhausted: the last call returned `None`.
     #[inline(never)]
     fn fold_end(&mut self, left: u32) {
-        if self.id == 0 {
+        if self.inert {
             return;
         }
         self.announced.end();
@@ -1159,6 +1168,23 @@ impl<I> StageIter<I> {
     {
         StageIter {
             st: IterHot::new(site, link),
+            inner,
+        }
+    }
+
+    /// The calibration stage (id 0, see `calibrate`) over `inner`, recording or not.
+    pub(super) fn calibrating(link: StageLink, inner: I) -> StageIter<I> {
+        let rng = super::SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1;
+        StageIter {
+            st: IterHot::on(IterCold::new(0, published(), link, false, rng)),
+            inner,
+        }
+    }
+
+    /// `inner` wrapped as when not recording.
+    pub(super) fn off(inner: I) -> StageIter<I> {
+        StageIter {
+            st: IterHot::off(published()),
             inner,
         }
     }
