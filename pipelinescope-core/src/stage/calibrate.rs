@@ -161,34 +161,23 @@ fn trimmed_mean(v: &mut [u64]) -> u64 {
     kept.iter().sum::<u64>() / kept.len() as u64
 }
 
-/// Drains `it` by `next` or by `fold`, reading the clock at each record into `at`; the mean
-/// time from one record to the next, in ticks times 16, each gap held to 5 µs (a preemption or
-/// an interrupt is not what a call costs; a slow call of the calibration stage takes well
-/// under a microsecond).
-fn drain<I: Iterator<Item = u64>>(mut it: I, fold: bool, at: &mut Vec<u64>) -> u64 {
-    at.clear();
-    if fold {
-        it.fold((), |(), x| {
+/// Drains `it` by `next` or by `fold`: the time per record, in ticks times 16.
+fn drain<I: Iterator<Item = u64>>(mut it: I, fold: bool) -> u64 {
+    let t0 = raw();
+    let n = if fold {
+        it.fold(0u64, |n, x| {
             black_box(x);
-            at.push(raw());
-        });
+            n + 1
+        })
     } else {
+        let mut n = 0u64;
         while let Some(x) = it.next() {
             black_box(x);
-            at.push(raw());
+            n += 1;
         }
-    }
-    gaps_x16(at)
-}
-
-/// The mean gap between the readings in `at` (see [`drain`]), in ticks times 16.
-fn gaps_x16(at: &[u64]) -> u64 {
-    if at.len() < 2 {
-        return 0;
-    }
-    let cap = (5_000.0 / crate::clock::ns_per_tick().max(1e-6)) as u64;
-    let sum: u64 = at.windows(2).map(|p| (p[1] - p[0]).min(cap)).sum();
-    sum * 16 / (at.len() as u64 - 1)
+        n
+    };
+    (raw().saturating_sub(t0) * 16).checked_div(n).unwrap_or(0)
 }
 
 /// What the calibration stage's sampled calls looked like over a few rounds: their own time
@@ -199,7 +188,7 @@ struct Case {
 }
 
 /// The calibration stage with an input (`input`) or without, drained by `fold` or by `next`.
-fn case(input: bool, fold: bool, at: &mut Vec<u64>) -> Case {
+fn case(input: bool, fold: bool) -> Case {
     let mut own = Vec::new();
     let mut child = Vec::new();
     for _ in 0..ROUNDS {
@@ -208,9 +197,9 @@ fn case(input: bool, fold: bool, at: &mut Vec<u64>) -> Case {
         let source = (0..CALLS).map(black_box);
         if input {
             let input = StageInput::new(&link, source);
-            drain(StageIter::calibrating(link, input.map(black_box)), fold, at);
+            drain(StageIter::calibrating(link, input.map(black_box)), fold);
         } else {
-            drain(StageIter::calibrating(link, source), fold, at);
+            drain(StageIter::calibrating(link, source), fold);
         }
         let got = SAMPLES.with(|s| s.borrow_mut().take()).unwrap_or_default();
         // The first call of each round is timed as itself, with a cold start: left out.
@@ -246,34 +235,26 @@ fn measure() -> [Costs; 2] {
             .and_then(|d| owner.frames.get(d).copied())
     };
     let mut out = [Costs::default(); 2];
-    let mut at = Vec::with_capacity(CALLS as usize);
-    let untimed = |f: &mut dyn FnMut(&mut Vec<u64>) -> u64, at: &mut Vec<u64>| {
-        let mut v: Vec<u64> = (0..ROUNDS).map(|_| f(at)).collect();
+    let untimed = |f: &dyn Fn() -> u64| {
+        let mut v: Vec<u64> = (0..ROUNDS).map(|_| f()).collect();
         median(&mut v)
     };
     for (fold, costs) in [false, true].into_iter().zip(out.iter_mut()) {
         // What the wrappers cost untimed (not recording: the same hot path, no slow calls),
         // per call in ticks times 16: an input alone, and a stage over an input.
-        let pull = untimed(
-            &mut |at| {
-                let link = lazy::StageLink::off();
-                drain(StageInput::new(&link, (0..CALLS).map(black_box)), fold, at)
-            },
-            &mut at,
-        );
-        let both = untimed(
-            &mut |at| {
-                let link = lazy::StageLink::off();
-                let input = StageInput::new(&link, (0..CALLS).map(black_box));
-                drain(StageIter::off(input.map(black_box)), fold, at)
-            },
-            &mut at,
-        );
-        let alone = case(false, fold, &mut at);
-        let over = case(true, fold, &mut at);
+        let pull = untimed(&|| {
+            let link = lazy::StageLink::off();
+            drain(StageInput::new(&link, (0..CALLS).map(black_box)), fold)
+        });
+        let both = untimed(&|| {
+            let link = lazy::StageLink::off();
+            let input = StageInput::new(&link, (0..CALLS).map(black_box));
+            drain(StageIter::off(input.map(black_box)), fold)
+        });
+        let alone = case(false, fold);
+        let over = case(true, fold);
         // Untimed, a call of the stage, a pull of its input, and a call of the source each
         // cost about one wrapper around one trivial step: what the stage adds to the input.
-        // (Read at each record, each time also holds the reading.)
         let unit = both.saturating_sub(pull) / 16;
         let call = alone.own.saturating_sub(unit);
         let with_pull = over.own.saturating_sub(unit);
