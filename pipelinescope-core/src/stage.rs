@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+mod bounds;
 mod calibrate;
 mod lazy;
 pub use calibrate::{PathCosts, StageCalibration, calibration};
@@ -800,6 +801,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
     };
     let own_of = |a: &Acc| ns(a.call_ticks) + estimate(a.exact_own_ticks, a.own_weighted, a);
     let mut out = Vec::with_capacity(ids.len());
+    let mut extents = Vec::with_capacity(ids.len());
     for (pos, &id) in order.iter().enumerate() {
         let site = sites[id as usize - 1];
         let a = &accs[id as usize];
@@ -825,22 +827,21 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         } else {
             (0, 0, 0.0)
         };
-        let mut own_ns = own_of(a);
-        let mut upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_weighted, a);
+        let own_ns = own_of(a);
+        let upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_weighted, a);
         // Inside the iterators' calls: their own time and their pulls from upstream.
-        let mut inside_ns = own_ns.saturating_sub(ns(a.call_ticks)) + upstream_ns;
-        // The iterators' active time, less what timing them cost, is counted exactly: the
-        // sampled estimate of what their calls took cannot be more. (Noise can push it there:
-        // an interrupt inside a timed call is scaled up to the calls it stands for.) Scaled
-        // back to it, own and upstream time keep their proportion.
+        let inside_ns = own_ns.saturating_sub(ns(a.call_ticks)) + upstream_ns;
+        // The iterators' active time, less what timing them cost inside it.
         let active_ns = ns(a.active_ticks.saturating_sub(a.probe_ticks));
-        if a.active_ticks > 0 && inside_ns > active_ns {
-            let f = active_ns as f64 / inside_ns as f64;
-            let lazy_own = own_ns - ns(a.call_ticks);
-            own_ns = ns(a.call_ticks) + (lazy_own as f64 * f) as u64;
-            upstream_ns = (upstream_ns as f64 * f) as u64;
-            inside_ns = active_ns;
-        }
+        extents.push(bounds::Extent {
+            id,
+            call_ns: ns(a.call_ticks),
+            active_ns: if a.active_ticks > 0 {
+                active_ns.max(1)
+            } else {
+                0
+            },
+        });
         out.push(StageStats {
             name: site.name.to_string(),
             module: site.module.to_string(),
@@ -863,6 +864,8 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         });
     }
     // Selectivity, throughput, shares, the bottleneck and Amdahl's speedups.
+    // Sampled estimates held to the exact active times and to their consumers' pulls.
+    bounds::hold(&mut out, &extents, &edges);
     crate::delta::derive_stage_metrics(&mut out, wall_ns);
 
     let name = |id: u32| {

@@ -136,8 +136,11 @@ pub(super) fn sample(span: u64, child: u64, exact: bool) {
     });
 }
 
-/// Calls per round, rounds per case.
+/// Calls per round, rounds per case, and the most calls between two samples of the calibration
+/// stage (a stage as cheap is sampled every 2,048 to 6,144 calls; a few hundred is within what
+/// other stages see, and gives a hundred samples a round).
 const CALLS: u64 = 1 << 15;
+const GAP: u32 = 256;
 const ROUNDS: usize = 7;
 
 fn median(v: &mut [u64]) -> u64 {
@@ -192,14 +195,17 @@ fn case(input: bool, fold: bool) -> Case {
     let mut own = Vec::new();
     let mut child = Vec::new();
     for _ in 0..ROUNDS {
-        SAMPLES.with(|s| *s.borrow_mut() = Some(Vec::with_capacity(256)));
+        SAMPLES.with(|s| *s.borrow_mut() = Some(Vec::with_capacity(1024)));
         let link = lazy::StageLink::calibrating();
         let source = (0..CALLS).map(black_box);
         if input {
             let input = StageInput::new(&link, source);
-            drain(StageIter::calibrating(link, input.map(black_box)), fold);
+            drain(
+                StageIter::calibrating(link, input.map(black_box), GAP),
+                fold,
+            );
         } else {
-            drain(StageIter::calibrating(link, source), fold);
+            drain(StageIter::calibrating(link, source, GAP), fold);
         }
         let got = SAMPLES.with(|s| s.borrow_mut().take()).unwrap_or_default();
         // The first call of each round is timed as itself, with a cold start: left out.

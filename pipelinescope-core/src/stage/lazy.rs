@@ -497,6 +497,9 @@ struct IterCold {
     closed: Option<Closed>,
     /// Not recording: a `fold`'s stand-in cold state, which records nothing.
     inert: bool,
+    /// The most calls between two timed calls ([`MAX_GAP`]; less for the calibration stage,
+    /// for more samples in less time).
+    max_gap: u32,
 }
 
 /// A timed call closed at the end of the wrapped call, to be recorded at the next slow call:
@@ -647,6 +650,7 @@ impl IterCold {
             ended: false,
             closed: None,
             inert: false,
+            max_gap: MAX_GAP,
         }
     }
 
@@ -750,7 +754,7 @@ impl IterCold {
 
     /// After a timed call: when to time the next one. Returns the countdown.
     fn schedule(&mut self) -> u32 {
-        let gap = timing_gap(self.cycle).min(MAX_GAP);
+        let gap = timing_gap(self.cycle).min(self.max_gap);
         if self.every || gap <= 2 {
             self.next = Next::Every;
             if let Some(l) = self.link.get() {
@@ -1172,11 +1176,16 @@ impl<I> StageIter<I> {
         }
     }
 
-    /// The calibration stage (id 0, see `calibrate`) over `inner`, recording or not.
-    pub(super) fn calibrating(link: StageLink, inner: I) -> StageIter<I> {
+    /// The calibration stage (id 0, see `calibrate`) over `inner`, recording or not, sampled
+    /// at most `max_gap` calls apart.
+    pub(super) fn calibrating(link: StageLink, inner: I, max_gap: u32) -> StageIter<I> {
         let rng = super::SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1;
+        let cold = IterCold {
+            max_gap,
+            ..IterCold::new(0, published(), link, false, rng)
+        };
         StageIter {
-            st: IterHot::on(IterCold::new(0, published(), link, false, rng)),
+            st: IterHot::on(cold),
             inner,
         }
     }
