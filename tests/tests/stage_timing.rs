@@ -519,13 +519,16 @@ sensor_rep!(
     "sensor_d/rolling"
 );
 
+/// A run of one copy of the sensor pipeline (its wall time) and its stages' names.
+type SensorRun = (fn() -> u64, [&'static str; 4]);
+
 /// Own time is time that passed: the own times of a pipeline's stages add up to no more than
 /// the pipeline's wall time, and the last stage's own and upstream time (everything inside its
 /// calls) to no more either. Four runs, each with stages of its own, each asserted.
 #[test]
 fn sensor_stages_own_no_more_than_the_wall_time() {
     let _turn = serial();
-    let runs: [(fn() -> u64, [&str; 4]); 4] = [
+    let runs: [SensorRun; 4] = [
         (sensor_a::run, sensor_a::NAMES),
         (sensor_b::run, sensor_b::NAMES),
         (sensor_c::run, sensor_c::NAMES),

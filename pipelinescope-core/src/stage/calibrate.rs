@@ -165,7 +165,7 @@ fn trimmed_mean(v: &mut [u64]) -> u64 {
 }
 
 /// Drains `it` by `next` or by `fold`: the time per record, in ticks times 16.
-fn drain<I: Iterator<Item = u64>>(mut it: I, fold: bool) -> u64 {
+fn drain<I: Iterator<Item = u64>>(it: I, fold: bool) -> u64 {
     let t0 = raw();
     let n = if fold {
         it.fold(0u64, |n, x| {
@@ -174,7 +174,8 @@ fn drain<I: Iterator<Item = u64>>(mut it: I, fold: bool) -> u64 {
         })
     } else {
         let mut n = 0u64;
-        while let Some(x) = it.next() {
+        // (A `for` loop: one `next` at a time.)
+        for x in it {
             black_box(x);
             n += 1;
         }
