@@ -1,23 +1,22 @@
 //! What timing a lazy stage's call costs, measured once per process on the wrappers' own code.
 //!
 //! A sampled call stands for the calls since the previous timed one, so whatever timing adds
-//! inside a timed call's span is scaled up to every call it stands for. On a machine where a
-//! counter reading takes 9 ns, a timed `next` call with one timed pull measured about 50 ns more
-//! than the same call untimed (the readings, the input's slow pull path, the frames), and the
-//! pull's own span about 20 ns more than the pull; a stage of 25 ns a record was charged 40 to
-//! 50. The probe that used to be taken off (the same readings run back to back, without the
-//! wrappers' slow paths around them) saw 30 of those 50 ns.
+//! inside a timed call's span is scaled up to every call it stands for. On a VM where a counter
+//! reading takes 9 ns, a timed `next` call with one timed pull owned about 50 ns more than the
+//! same call untimed (its readings, the input's slow pull path, the frames), and the pull's span
+//! about 20 ns more than the pull; the probe taken off before (the same readings run back to
+//! back, without the wrappers' slow paths around them) saw 30 of the 50 and none of the 20.
 //!
 //! So the costs are measured on the real path: a private stage (id 0, which the stage table
-//! never shows) over an iterator that does nothing, with and without a timed input, drained by
-//! `next` and by `fold`, sampled by the same schedule as any stage. Its timed calls' own time
-//! and pull spans, less what the same wrappers cost untimed, are what timing adds inside spans;
-//! the run's whole time, less its calls at the untimed cost and what landed inside spans, is
-//! what a sample costs outside them. Medians over several rounds, so that a preemption does not
-//! move them. A timed call of a real stage is then charged its span less its pulls less these
-//! costs ([`Costs::own`]), its pulls their spans less theirs ([`Costs::pulls`]), and the
-//! stage's downstream wait is its active time less its calls and every timed call's cost
-//! ([`Costs::probe`]).
+//! never shows) over an iterator that does nothing, alone and over a timed input, drained by
+//! `next` and by `fold`, sampled by the same schedule as any stage (at most [`GAP`] calls apart).
+//! Its timed calls' own time and pull spans, less what the same wrappers cost untimed, are what
+//! timing adds inside spans: per round the trimmed mean of its samples (an interrupt in a few of
+//! them does not move it, and unlike a median it is not held to the clock's steps), over the
+//! rounds the least (other work on the machine only makes a round dearer). A timed call of a
+//! real stage is then charged its span less its pulls less these costs ([`Costs::own`]), its
+//! pulls their spans less theirs ([`Costs::pulls`]), and the stage's downstream wait is its
+//! active time less its calls and what timing them cost ([`Costs::probe`]).
 
 use super::lazy::{self, StageInput, StageIter};
 use super::local;

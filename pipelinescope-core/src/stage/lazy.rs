@@ -27,10 +27,12 @@
 //! them to: the output arms the link, each input looks at it on its next slow pull (every
 //! `poll` pulls) and from then on at every pull, and the output times a call once every live
 //! input has joined (or after a few tries); the joined inputs time the pulls made while that
-//! call is open. A sampled call stands for the calls since the previous timed one: the stage's
-//! own time is the exact calls as they were plus the other calls at the weighted mean of the
-//! sampled ones, and the per-record histogram holds each sampled record with that weight, so
-//! that it counts every record out.
+//! call is open. What timing adds inside a timed call and inside its timed pulls (the clock
+//! readings, the slow paths between them) is measured once per process on this module's own
+//! code and taken off (see `calibrate`). A sampled call stands for the calls since the previous
+//! timed one: the stage's own time is the exact calls as they were plus the other calls at the
+//! weighted mean of the sampled ones, and the per-record histogram holds each sampled record
+//! with that weight, so that it counts every record out.
 //!
 //! Downstream wait is not sampled: an iterator's active time (from the start of its first call
 //! to the end of its last) is counted exactly, and whatever its calls did not take of it was
