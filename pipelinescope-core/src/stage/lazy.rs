@@ -201,6 +201,15 @@ fn counted_fold<I: Iterator, B, C: FoldSlow>(
     })
 }
 
+#[inline(always)]
+fn fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: no preconditions.
+    unsafe {
+        std::arch::x86_64::_mm_lfence()
+    }
+}
+
 /// Where the published stage goes when the thread has no recorder data (it is exiting).
 static NOWHERE: AtomicU32 = AtomicU32::new(0);
 
@@ -348,6 +357,7 @@ impl Open {
     /// Closes the frame now, inline (see [`Start::raw_now`]).
     #[inline(always)]
     fn finish_now(self) -> (u64, u64) {
+        fence();
         let t1 = self.t0.raw_now();
         self.finish(t1)
     }
@@ -848,6 +858,7 @@ impl IterCold {
         self.pending = false;
         self.ended = true;
         if let Some(open) = self.open.take() {
+            fence();
             let t1 = open.t0.raw_now();
             self.closed = Some(Closed::of(open, t1));
         }
@@ -1089,6 +1100,7 @@ impl IterCold {
     /// The countdown.
     #[inline(never)]
     fn out_before(&mut self) -> u32 {
+        fence();
         let t1 = raw();
         self.take_gap();
         if self.inert {
