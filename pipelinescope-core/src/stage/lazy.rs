@@ -201,6 +201,11 @@ fn counted_fold<I: Iterator, B, C: FoldSlow>(
     })
 }
 
+/// Waits for the work issued before it to finish, before the end reading of a timed call or
+/// pull: `rdtsc` alone does not, and the tail of a dependent chain (a stage's own, or its
+/// upstream's at the end of a pull) was then charged to whatever came next. Only timed calls
+/// reach it; the start readings stay unfenced (a fence there would wait for the consumer's
+/// work, outside the span either way). The calibration (`calibrate`) measures it with the rest.
 #[inline(always)]
 fn fence() {
     #[cfg(target_arch = "x86_64")]
@@ -1621,6 +1626,7 @@ impl InputCold {
             // The pull's clock readings enclose the input's own bookkeeping: that time counts
             // as upstream time, not as the consuming stage's own.
             self.flush(self.gap);
+            fence();
             open.finish(raw());
         }
         if self.join() {
