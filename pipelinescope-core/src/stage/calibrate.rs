@@ -27,7 +27,7 @@ use std::sync::OnceLock;
 
 /// What timing one call of a lazy stage costs on one way of draining it, in nanoseconds (see
 /// [`calibration`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PathCosts {
     /// Added to a timed call's own time by timing it: its clock readings and bookkeeping
     /// between them. Taken off every timed call.
@@ -40,10 +40,10 @@ pub struct PathCosts {
     pub pull_inside_ns: f64,
 }
 
-/// What timing costs, measured on this process's first lazy stage (see the module docs of
-/// `stage`): the costs of a call drained by `next` (a `for` loop, `collect`) and by `fold`
+/// What timing costs, measured when this process's first lazy stage was made (see
+/// [`calibration`]): the costs of a call drained by `next` (a `for` loop, `collect`) and by `fold`
 /// (`for_each`, `count`, `sum`), and the clock's nanoseconds per tick they were converted with.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StageCalibration {
     /// Calls drained one `next` at a time.
     pub next: PathCosts,
