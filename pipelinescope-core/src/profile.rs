@@ -259,10 +259,14 @@ pub struct ThreadStats {
 
 /// Figures of one pipeline stage (`#[stage]`), merged over every invocation and thread.
 ///
-/// Counts are exact. Times of lazy stages come from timed `next` calls: every call of an
-/// iterator's first 1,024 (and everything nested in them), then about one call in 16 at random;
-/// the time of the untimed calls is estimated from the timed calls of the same stage after the
-/// first 1,024 (so a slow first record counts once). Eager stages are timed on every call.
+/// Counts are exact. Times of lazy stages come from timed `next` calls: an iterator's first
+/// call, then calls sampled at random to a small budget of the stage's time (every call when the
+/// stage is slow enough, or made inside an eager stage); each sampled call stands for the calls
+/// since the previous one. What timing a call costs (its clock readings and bookkeeping, measured
+/// once per process: `stage::calibration`) is taken off the timed calls' own and upstream time,
+/// and a lazy stage's own and upstream time together are held to its iterators' active time,
+/// and to its consumer's upstream time when it feeds one stage only: a pipeline's own times add
+/// up to no more than the time that passed. Eager stages are timed on every call.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct StageStats {
     /// Stage name.

@@ -27,7 +27,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+mod bounds;
+mod calibrate;
 mod lazy;
+pub use calibrate::{PathCosts, StageCalibration, calibration};
 pub use lazy::{MAX_GAP, StageInput, StageIter, StageLink, TIMING_BUDGET};
 
 /// Adds to a counter that only the current thread writes.
@@ -125,6 +128,9 @@ struct StageSlot {
     /// Active time of the stage's iterators: from the start of each one's first call to the
     /// end of its last (or its drop). What their calls did not take of it is downstream wait.
     active_ticks: AtomicU64,
+    /// What timing the iterators' calls cost, inside spans and out (see `calibrate`): in their
+    /// active time, but in neither their calls' own time nor their consumer's.
+    probe_ticks: AtomicU64,
     first_ticks: AtomicU64,
     first_count: AtomicU64,
     exhausted: AtomicU64,
@@ -154,6 +160,7 @@ impl Default for StageSlot {
             exact_upstream_ticks: AtomicU64::new(0),
             call_ticks: AtomicU64::new(0),
             active_ticks: AtomicU64::new(0),
+            probe_ticks: AtomicU64::new(0),
             first_ticks: AtomicU64::new(0),
             first_count: AtomicU64::new(0),
             exhausted: AtomicU64::new(0),
@@ -700,6 +707,7 @@ struct Acc {
     exact_upstream_ticks: u64,
     call_ticks: u64,
     active_ticks: u64,
+    probe_ticks: u64,
     first_ticks: u64,
     first_count: u64,
     exhausted: u64,
@@ -742,6 +750,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             a.exact_upstream_ticks += s.exact_upstream_ticks.load(Relaxed);
             a.call_ticks += s.call_ticks.load(Relaxed);
             a.active_ticks += s.active_ticks.load(Relaxed);
+            a.probe_ticks += s.probe_ticks.load(Relaxed);
             a.first_ticks += s.first_ticks.load(Relaxed);
             a.first_count += s.first_count.load(Relaxed);
             a.exhausted += s.exhausted.load(Relaxed);
@@ -792,6 +801,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
     };
     let own_of = |a: &Acc| ns(a.call_ticks) + estimate(a.exact_own_ticks, a.own_weighted, a);
     let mut out = Vec::with_capacity(ids.len());
+    let mut extents = Vec::with_capacity(ids.len());
     for (pos, &id) in order.iter().enumerate() {
         let site = sites[id as usize - 1];
         let a = &accs[id as usize];
@@ -821,6 +831,17 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         let upstream_ns = estimate(a.exact_upstream_ticks, a.upstream_weighted, a);
         // Inside the iterators' calls: their own time and their pulls from upstream.
         let inside_ns = own_ns.saturating_sub(ns(a.call_ticks)) + upstream_ns;
+        // The iterators' active time, less what timing them cost inside it.
+        let active_ns = ns(a.active_ticks.saturating_sub(a.probe_ticks));
+        extents.push(bounds::Extent {
+            id,
+            call_ns: ns(a.call_ticks),
+            active_ns: if a.active_ticks > 0 {
+                active_ns.max(1)
+            } else {
+                0
+            },
+        });
         out.push(StageStats {
             name: site.name.to_string(),
             module: site.module.to_string(),
@@ -833,7 +854,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             records_out: a.records_out,
             own_ns,
             upstream_ns,
-            downstream_wait_ns: ns(a.active_ticks).saturating_sub(inside_ns),
+            downstream_wait_ns: active_ns.saturating_sub(inside_ns),
             own_per_record: Percentiles::from_hdr(&h, min, max, mean),
             own_histogram: Histogram::from_hdr(&h),
             first_record_ns: ns(a.first_ticks).checked_div(a.first_count).unwrap_or(0),
@@ -843,6 +864,8 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
         });
     }
     // Selectivity, throughput, shares, the bottleneck and Amdahl's speedups.
+    // Sampled estimates held to the exact active times and to their consumers' pulls.
+    bounds::hold(&mut out, &extents, &edges);
     crate::delta::derive_stage_metrics(&mut out, wall_ns);
 
     let name = |id: u32| {

@@ -8,7 +8,7 @@
 use pipelinescope_core::profile::{StageKind, StageStats};
 use pipelinescope_core::recorder::current_thread;
 use pipelinescope_core::stage::{
-    StageInput, StageIter, StageLink, StageSite, call, collect, stage_name,
+    StageInput, StageIter, StageLink, StageSite, calibration, call, collect, stage_name,
 };
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -218,4 +218,20 @@ fn a_panic_in_a_timed_next_call_leaves_the_thread_usable() {
     let a = named(&stages, "direct_after_next");
     assert_eq!(outcome(a), (300, 1, 0, 300));
     assert!(a.own_ns > 0);
+}
+
+/// What timing a call costs is measured once, as the first lazy stage is made: something (a
+/// clock reading is not free), and far less than a microsecond per timed call or pull.
+#[test]
+fn timing_costs_are_calibrated() {
+    assert_eq!(source(3).count(), 3);
+    let c = calibration();
+    eprintln!("{c:?}");
+    assert!(c.ns_per_tick > 0.0, "{c:?}");
+    for p in [c.next, c.fold] {
+        for v in [p.call_inside_ns, p.pull_in_call_ns, p.pull_inside_ns] {
+            assert!((0.0..1_000.0).contains(&v), "{c:?}");
+        }
+        assert!(p.call_inside_ns > 0.0, "{c:?}");
+    }
 }

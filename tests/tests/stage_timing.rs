@@ -269,3 +269,289 @@ fn sampled_estimate_follows_a_change_of_regime() {
         "own {own} ns against about {truth} ns of work"
     );
 }
+
+// ---- sampled timing against known work ------------------------------------------------------
+
+/// `k` rounds of a dependent multiply-add: work of a known, steady cost per record, which the
+/// compiler cannot fold away or overlap with the next record's.
+#[inline(always)]
+fn burn(mut x: u64, k: u32) -> u64 {
+    for _ in 0..k {
+        x = std::hint::black_box(
+            x.wrapping_mul(0x5851_F42D_4C95_7F2D)
+                .wrapping_add(0x1405_7B7E_F767_814F),
+        );
+    }
+    x
+}
+
+/// Rounds of [`burn`] of the four known-cost stages: about 8, 25, 130 and 700 ns a record on the
+/// machine the tests were written on (each is measured bare in the test).
+const KNOWN: [u32; 4] = [4, 16, 100, 550];
+const KNOWN_RECORDS: u64 = 50_000;
+
+#[stage("known_0")]
+fn known_source(n: u64) -> impl Iterator<Item = u64> {
+    (0..n).map(|i| burn(i, KNOWN[0]))
+}
+
+#[stage("known_1")]
+fn known_1(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    input.map(|x| burn(x, KNOWN[1]))
+}
+
+#[stage("known_2")]
+fn known_2(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    input.map(|x| burn(x, KNOWN[2]))
+}
+
+#[stage("known_3")]
+fn known_3(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    input.map(|x| burn(x, KNOWN[3]))
+}
+
+/// Nanoseconds per record of `k` rounds of [`burn`], bare: the best of a few runs over as many
+/// records as the staged pipeline sees.
+fn bare_ns_per_record(k: u32) -> f64 {
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let mut acc = 0u64;
+            for i in 0..KNOWN_RECORDS {
+                acc ^= burn(i ^ acc, k);
+            }
+            std::hint::black_box(acc);
+            t.elapsed().as_nanos() as f64 / KNOWN_RECORDS as f64
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Own time per record of each stage of a four-stage pipeline of known work, drained by a `for`
+/// loop, against the same work timed bare: sampled timing must not charge a stage what timing
+/// costs. (A stage timed on a sampled call stands for the calls since the last one; were timed
+/// calls dearer than the others, every stage would be inflated by that difference.)
+#[test]
+fn known_work_is_measured_as_it_costs() {
+    let _turn = serial();
+    let truth: Vec<f64> = KNOWN.iter().map(|&k| bare_ns_per_record(k)).collect();
+    let names = ["known_0", "known_1", "known_2", "known_3"];
+    let before: Vec<u64> = names.iter().map(|n| own_or_zero(n)).collect();
+    let rounds = 3;
+    for _ in 0..rounds {
+        let mut acc = 0u64;
+        for x in known_3(known_2(known_1(known_source(KNOWN_RECORDS)))) {
+            acc ^= x;
+        }
+        std::hint::black_box(acc);
+    }
+    let records = (rounds * KNOWN_RECORDS) as f64;
+    let mut report = String::new();
+    let mut bad = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let own = (stage_named(name).own_ns - before[i]) as f64 / records;
+        report += &format!("{name}: own {own:.1} ns a record, bare {:.1}\n", truth[i]);
+        // Loose enough for a noisy machine: not above the truth by more than 30% and 4 ns, nor
+        // under half of it less 10 ns.
+        if own > truth[i] * 1.3 + 4.0 || own < truth[i] * 0.5 - 10.0 {
+            bad.push(*name);
+        }
+    }
+    eprint!("{report}");
+    assert!(bad.is_empty(), "{bad:?} off the truth:\n{report}");
+}
+
+fn own_or_zero(name: &str) -> u64 {
+    pipelinescope::snapshot()
+        .stages
+        .iter()
+        .find(|s| s.name == name)
+        .map_or(0, |s| s.own_ns)
+}
+
+#[stage("trivial_0")]
+fn trivial_source(n: u64) -> impl Iterator<Item = u64> {
+    0..n
+}
+
+#[stage("trivial_1")]
+fn trivial_1(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    input.map(|x| x ^ 1)
+}
+
+#[stage("trivial_2")]
+fn trivial_2(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    input.map(|x| x ^ 2)
+}
+
+#[stage("trivial_3")]
+fn trivial_3(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    input.map(|x| x ^ 3)
+}
+
+/// Stages that do almost nothing, where what a timed call costs is all there is to see: their
+/// own times add up to no more than the pipeline's wall time, and none is charged more than a
+/// few nanoseconds a record. (With a timed call charged its readings, the stages with an input
+/// came out at 10 to 20 ns a record each, together twice the wall time.)
+#[test]
+fn trivial_stages_are_not_charged_for_their_timing() {
+    let _turn = serial();
+    let n = 1_000_000u64;
+    let t = Instant::now();
+    let mut acc = 0u64;
+    for x in trivial_3(trivial_2(trivial_1(trivial_source(n)))) {
+        acc ^= std::hint::black_box(x);
+    }
+    let wall = t.elapsed().as_nanos() as u64;
+    std::hint::black_box(acc);
+    let own: Vec<u64> = ["trivial_0", "trivial_1", "trivial_2", "trivial_3"]
+        .iter()
+        .map(|name| stage_named(name).own_ns)
+        .collect();
+    let sum: u64 = own.iter().sum();
+    let report = format!("own {own:?} ns, sum {sum} ns, wall {wall} ns over {n} records");
+    eprintln!("{report}");
+    assert!(sum as f64 <= wall as f64 * 1.02, "{report}");
+    assert!(own.iter().all(|&o| o < 12 * n), "{report}");
+}
+
+/// The lecture's sensor pipeline, with a rolling window of 200, as stages named after `$m`.
+macro_rules! sensor_rep {
+    ($m:ident, $g:tt, $t:tt, $n:tt, $r:tt) => {
+        mod $m {
+            use pipelinescope::stage;
+            use std::collections::VecDeque;
+
+            pub const NAMES: [&str; 4] = [$g, $t, $n, $r];
+
+            struct Rng(u64);
+
+            impl Rng {
+                fn unit(&mut self) -> f64 {
+                    self.0 ^= self.0 >> 12;
+                    self.0 ^= self.0 << 25;
+                    self.0 ^= self.0 >> 27;
+                    let r = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
+                    ((r >> 11) + 1) as f64 / (1u64 << 53) as f64
+                }
+                fn gauss(&mut self) -> f64 {
+                    let (u1, u2) = (self.unit(), self.unit());
+                    50.0 + 15.0 * (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+                }
+            }
+
+            #[stage($g)]
+            fn generate(n: usize) -> impl Iterator<Item = (u64, f64)> {
+                let mut rng = Rng(0x5EED_2026);
+                (0..n).map(move |i| (i as u64, rng.gauss()))
+            }
+
+            #[stage($t)]
+            fn threshold(
+                records: impl Iterator<Item = (u64, f64)>,
+            ) -> impl Iterator<Item = (u64, f64)> {
+                records.filter(|r| (20.0..=80.0).contains(&r.1))
+            }
+
+            #[stage($n)]
+            fn normalize(
+                records: impl Iterator<Item = (u64, f64)>,
+            ) -> impl Iterator<Item = (u64, f64)> {
+                records.map(|(i, v)| (i, (v - 20.0) / 60.0))
+            }
+
+            #[stage($r)]
+            fn rolling(
+                records: impl Iterator<Item = (u64, f64)>,
+            ) -> impl Iterator<Item = (u64, f64, f64)> {
+                let mut win: VecDeque<f64> = VecDeque::with_capacity(200);
+                records.map(move |(i, v)| {
+                    if win.len() == 200 {
+                        win.pop_front();
+                    }
+                    win.push_back(v);
+                    let n = win.len() as f64;
+                    let mean = win.iter().sum::<f64>() / n;
+                    let var = win.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+                    (i, mean, var)
+                })
+            }
+
+            /// Runs the pipeline drained by a `for` loop; its wall time in ns.
+            pub fn run() -> u64 {
+                let t = std::time::Instant::now();
+                let mut acc = 0.0;
+                for (_, mean, var) in rolling(normalize(threshold(generate(50_000)))) {
+                    acc += mean + var;
+                }
+                std::hint::black_box(acc);
+                t.elapsed().as_nanos() as u64
+            }
+        }
+    };
+}
+
+sensor_rep!(
+    sensor_a,
+    "sensor_a/generate",
+    "sensor_a/threshold",
+    "sensor_a/normalize",
+    "sensor_a/rolling"
+);
+sensor_rep!(
+    sensor_b,
+    "sensor_b/generate",
+    "sensor_b/threshold",
+    "sensor_b/normalize",
+    "sensor_b/rolling"
+);
+sensor_rep!(
+    sensor_c,
+    "sensor_c/generate",
+    "sensor_c/threshold",
+    "sensor_c/normalize",
+    "sensor_c/rolling"
+);
+sensor_rep!(
+    sensor_d,
+    "sensor_d/generate",
+    "sensor_d/threshold",
+    "sensor_d/normalize",
+    "sensor_d/rolling"
+);
+
+/// A run of one copy of the sensor pipeline (its wall time) and its stages' names.
+type SensorRun = (fn() -> u64, [&'static str; 4]);
+
+/// Own time is time that passed: the own times of a pipeline's stages add up to no more than
+/// the pipeline's wall time, and the last stage's own and upstream time (everything inside its
+/// calls) to no more either. Four runs, each with stages of its own, each asserted.
+#[test]
+fn sensor_stages_own_no_more_than_the_wall_time() {
+    let _turn = serial();
+    let runs: [SensorRun; 4] = [
+        (sensor_a::run, sensor_a::NAMES),
+        (sensor_b::run, sensor_b::NAMES),
+        (sensor_c::run, sensor_c::NAMES),
+        (sensor_d::run, sensor_d::NAMES),
+    ];
+    let mut report = String::new();
+    let mut bad = false;
+    for (run, names) in runs {
+        let wall = run();
+        let stages: Vec<_> = names.iter().map(|n| stage_named(n)).collect();
+        let own: u64 = stages.iter().map(|s| s.own_ns).sum();
+        let last = &stages[3];
+        let inside = last.own_ns + last.upstream_ns;
+        report += &format!(
+            "wall {wall} ns: own {:?} sum {own} ({:.1}%), last stage own + upstream {inside} \
+             ({:.1}%)\n",
+            stages.iter().map(|s| s.own_ns).collect::<Vec<_>>(),
+            100.0 * own as f64 / wall as f64,
+            100.0 * inside as f64 / wall as f64
+        );
+        // The same margin as above: the stage clock and `Instant` are calibrated apart.
+        bad |= own as f64 > wall as f64 * 1.02 || inside as f64 > wall as f64 * 1.02;
+    }
+    eprint!("{report}");
+    assert!(!bad, "own time beyond the wall time:\n{report}");
+}

@@ -27,10 +27,12 @@
 //! them to: the output arms the link, each input looks at it on its next slow pull (every
 //! `poll` pulls) and from then on at every pull, and the output times a call once every live
 //! input has joined (or after a few tries); the joined inputs time the pulls made while that
-//! call is open. A sampled call stands for the calls since the previous timed one: the stage's
-//! own time is the exact calls as they were plus the other calls at the weighted mean of the
-//! sampled ones, and the per-record histogram holds each sampled record with that weight, so
-//! that it counts every record out.
+//! call is open. What timing adds inside a timed call and inside its timed pulls (the clock
+//! readings, the slow paths between them) is measured once per process on this module's own
+//! code and taken off (see `calibrate`). A sampled call stands for the calls since the previous
+//! timed one: the stage's own time is the exact calls as they were plus the other calls at the
+//! weighted mean of the sampled ones, and the per-record histogram holds each sampled record
+//! with that weight, so that it counts every record out.
 //!
 //! Downstream wait is not sampled: an iterator's active time (from the start of its first call
 //! to the end of its last) is counted exactly, and whatever its calls did not take of it was
@@ -49,7 +51,8 @@
 //! when the consumer returns, by the wrappers counted in `AWAITING`.
 
 use super::{
-    EAGER, StageSite, StageSlot, StageThread, bump, is_outlier, local, recording, timing_gap,
+    EAGER, StageSite, StageSlot, StageThread, bump, calibrate, is_outlier, local, recording,
+    timing_gap,
 };
 use crate::clock::{Start, raw};
 use std::cell::Cell;
@@ -198,6 +201,20 @@ fn counted_fold<I: Iterator, B, C: FoldSlow>(
     })
 }
 
+/// Waits for the work issued before it to finish, before the end reading of a timed call or
+/// pull: `rdtsc` alone does not, and the tail of a dependent chain (a stage's own, or its
+/// upstream's at the end of a pull) was then charged to whatever came next. Only timed calls
+/// reach it; the start readings stay unfenced (a fence there would wait for the consumer's
+/// work, outside the span either way). The calibration (`calibrate`) measures it with the rest.
+#[inline(always)]
+fn fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: no preconditions.
+    unsafe {
+        std::arch::x86_64::_mm_lfence()
+    }
+}
+
 /// Where the published stage goes when the thread has no recorder data (it is exiting).
 static NOWHERE: AtomicU32 = AtomicU32::new(0);
 
@@ -259,6 +276,24 @@ impl StageLink {
 
     fn get(&self) -> Option<&Link> {
         self.0.as_deref()
+    }
+
+    /// The link of the calibration stage (id 0, see `calibrate`), recording or not.
+    pub(super) fn calibrating() -> StageLink {
+        StageLink(Some(Arc::new(Link {
+            id: 0,
+            armed: AtomicBool::new(true),
+            epoch: AtomicU32::new(1),
+            joined: AtomicU32::new(0),
+            live: AtomicU32::new(0),
+            poll: AtomicU32::new(1),
+            timing: AtomicBool::new(false),
+        })))
+    }
+
+    /// A link that is not recording.
+    pub(super) fn off() -> StageLink {
+        StageLink(None)
     }
 }
 
@@ -327,6 +362,7 @@ impl Open {
     /// Closes the frame now, inline (see [`Start::raw_now`]).
     #[inline(always)]
     fn finish_now(self) -> (u64, u64) {
+        fence();
         let t1 = self.t0.raw_now();
         self.finish(t1)
     }
@@ -369,35 +405,6 @@ impl Drop for Unwind {
     fn drop(&mut self) {
         self.cur.store(self.back, Relaxed);
     }
-}
-
-/// What timing puts inside a timed call's own time, in ticks, when `pulls` timed pulls (or
-/// nested stage calls) closed inside it: the call's own clock readings and frame, and the part
-/// of each pull's readings that falls outside the pull's span. Measured once per process by
-/// running the same code around nothing (the median of 255 tries, on the first timed call).
-fn timing_overhead(pulls: u32) -> u64 {
-    static OVERHEAD: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
-    let (call, pull) = *OVERHEAD.get_or_init(|| {
-        // On the stack: this runs inside a stage, whose allocations are counted.
-        let median = |with_pull: bool| {
-            let mut v = [0u64; 255];
-            for x in v.iter_mut() {
-                let Some(open) = Open::start(true) else {
-                    return 0;
-                };
-                if with_pull && let Some(p) = Open::start_at(Start::now(), false) {
-                    p.finish_now();
-                }
-                let (span, child) = open.finish_now();
-                *x = span - child;
-            }
-            v.sort_unstable();
-            v[v.len() / 2]
-        };
-        let call = median(false);
-        (call, median(true).saturating_sub(call))
-    });
-    call + pull * u64::from(pulls)
 }
 
 // ---- the output ----------------------------------------------------------------------------
@@ -505,6 +512,11 @@ struct IterCold {
     ended: bool,
     /// The timed call that ended so, if it was timed.
     closed: Option<Closed>,
+    /// Not recording: a `fold`'s stand-in cold state, which records nothing.
+    inert: bool,
+    /// The most calls between two timed calls ([`MAX_GAP`]; less for the calibration stage,
+    /// for more samples in less time).
+    max_gap: u32,
 }
 
 /// A timed call closed at the end of the wrapped call, to be recorded at the next slow call:
@@ -539,6 +551,8 @@ impl IterHot {
         if !recording() {
             return IterHot::off(cur);
         }
+        // What timing costs, measured before this thread's first timed call.
+        calibrate::ensure();
         let id = site.id();
         let rng = super::SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1;
         let every = EAGER.with(|e| e.get()) > 0;
@@ -652,6 +666,8 @@ impl IterCold {
             pending: false,
             ended: false,
             closed: None,
+            inert: false,
+            max_gap: MAX_GAP,
         }
     }
 
@@ -661,6 +677,7 @@ impl IterCold {
         IterCold {
             gap: u32::MAX,
             next: Next::Sample,
+            inert: true,
             ..IterCold::new(0, cur, StageLink(None), false, 1)
         }
     }
@@ -754,7 +771,7 @@ impl IterCold {
 
     /// After a timed call: when to time the next one. Returns the countdown.
     fn schedule(&mut self) -> u32 {
-        let gap = timing_gap(self.cycle).min(MAX_GAP);
+        let gap = timing_gap(self.cycle).min(self.max_gap);
         if self.every || gap <= 2 {
             self.next = Next::Every;
             if let Some(l) = self.link.get() {
@@ -846,6 +863,7 @@ impl IterCold {
         self.pending = false;
         self.ended = true;
         if let Some(open) = self.open.take() {
+            fence();
             let t1 = open.t0.raw_now();
             self.closed = Some(Closed::of(open, t1));
         }
@@ -881,7 +899,7 @@ impl IterCold {
         Some(match self.closed.take() {
             Some(closed) => {
                 self.set_timing(false);
-                self.record(closed, some);
+                self.record(closed, some, false);
                 self.schedule()
             }
             None => self.untimed_gap(),
@@ -923,14 +941,15 @@ impl IterCold {
         }
     }
 
-    /// Records the timed call `open`, ended at `t1`.
+    /// Records the timed call `open` of a `fold`, ended at `t1`.
     fn close(&mut self, open: Open, t1: u64, some: bool) {
         self.set_timing(false);
-        self.record(Closed::of(open, t1), some);
+        self.record(Closed::of(open, t1), some, true);
     }
 
-    /// Records a closed timed call that returned a record (`some`) or not.
-    fn record(&mut self, closed: Closed, some: bool) {
+    /// Records a closed timed call that returned a record (`some`) or not, made by `next`
+    /// or (`fold`) in a fold.
+    fn record(&mut self, closed: Closed, some: bool, fold: bool) {
         let Closed {
             t1,
             span,
@@ -944,8 +963,19 @@ impl IterCold {
         // SAFETY: owning thread, no other borrow alive.
         let owner = unsafe { t.owner() };
         let s = t.slot(owner, self.id);
-        // Less what timing itself put inside the span.
-        let own = (span - child).saturating_sub(timing_overhead(nested));
+        // Less what timing itself put inside the span and the pulls' spans (see `calibrate`);
+        // the calibration stage (id 0) keeps its calls as they were, for the calibration.
+        let (own, child, probe) = if self.id == 0 {
+            calibrate::sample(span, child, exact);
+            (span - child, child, 0)
+        } else {
+            let c = calibrate::costs(fold);
+            (
+                c.own(span, child, nested),
+                c.pulls(child, nested),
+                c.probe(nested),
+            )
+        };
         let total = self.calls;
         let weight = total.saturating_sub(self.timed_at).max(1);
         self.timed_at = total;
@@ -960,12 +990,13 @@ impl IterCold {
         } else {
             t1.saturating_sub(since) / weight
         };
+        bump(&s.probe_ticks, probe);
+        // (An interrupt inside a timed pull is no more upstream time than one in the call is
+        // own time.)
+        let sampled = s.sampled_weight.load(Relaxed);
         let outlier = !exact
-            && is_outlier(
-                own,
-                s.own_weighted.load(Relaxed),
-                s.sampled_weight.load(Relaxed),
-            );
+            && (is_outlier(own, s.own_weighted.load(Relaxed), sampled)
+                || is_outlier(child, s.upstream_weighted.load(Relaxed), sampled));
         if exact || outlier {
             bump(&s.exact_calls, 1);
             bump(&s.exact_own_ticks, own);
@@ -1001,7 +1032,7 @@ impl IterCold {
         bump(&s.calls, total - self.flushed_calls);
         let new_out = outs - self.flushed_out;
         bump(&s.records_out, new_out);
-        if new_out > 0 && self.cons != 0 && self.cons != self.id {
+        if new_out > 0 && self.cons != 0 && self.id != 0 && self.cons != self.id {
             // SAFETY: owning thread, no other borrow alive.
             let owner = unsafe { t.owner() };
             let e = t.edge(owner, self.id, self.cons);
@@ -1046,7 +1077,7 @@ impl IterCold {
     /// call among them), the stage is announced until it comes.
     #[inline(never)]
     fn fold_begin(&mut self, left: u32) -> u32 {
-        if self.id == 0 {
+        if self.inert {
             return left;
         }
         let left = self.caught_up(left);
@@ -1074,9 +1105,10 @@ impl IterCold {
     /// The countdown.
     #[inline(never)]
     fn out_before(&mut self) -> u32 {
+        fence();
         let t1 = raw();
         self.take_gap();
-        if self.id == 0 {
+        if self.inert {
             return self.set_gap(u32::MAX);
         }
         self.announced.end();
@@ -1112,7 +1144,7 @@ impl IterCold {
     /// The wrapped iterator is exhausted: the last call returned `None`.
     #[inline(never)]
     fn fold_end(&mut self, left: u32) {
-        if self.id == 0 {
+        if self.inert {
             return;
         }
         self.announced.end();
@@ -1159,6 +1191,28 @@ impl<I> StageIter<I> {
     {
         StageIter {
             st: IterHot::new(site, link),
+            inner,
+        }
+    }
+
+    /// The calibration stage (id 0, see `calibrate`) over `inner`, recording or not, sampled
+    /// at most `max_gap` calls apart.
+    pub(super) fn calibrating(link: StageLink, inner: I, max_gap: u32) -> StageIter<I> {
+        let rng = super::SEEDS.fetch_add(0x6D2B_79F5, Relaxed) | 1;
+        let cold = IterCold {
+            max_gap,
+            ..IterCold::new(0, published(), link, false, rng)
+        };
+        StageIter {
+            st: IterHot::on(cold),
+            inner,
+        }
+    }
+
+    /// `inner` wrapped as when not recording.
+    pub(super) fn off(inner: I) -> StageIter<I> {
+        StageIter {
+            st: IterHot::off(published()),
             inner,
         }
     }
@@ -1572,6 +1626,7 @@ impl InputCold {
             // The pull's clock readings enclose the input's own bookkeeping: that time counts
             // as upstream time, not as the consuming stage's own.
             self.flush(self.gap);
+            fence();
             open.finish(raw());
         }
         if self.join() {
