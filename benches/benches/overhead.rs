@@ -24,6 +24,12 @@ fn with_pipelinescope(x: u64) -> u64 {
     black_box(x).wrapping_mul(3)
 }
 
+#[pipelinescope::profile]
+#[inline(never)]
+fn with_pipelinescope_exact(x: u64) -> u64 {
+    black_box(x).wrapping_mul(3)
+}
+
 #[tracing::instrument(level = "info", skip_all)]
 #[inline(never)]
 fn with_tracing(x: u64) -> u64 {
@@ -75,6 +81,7 @@ enum Variant {
     Bare,
     ClockFloor,
     PipelineScope,
+    PipelineScopeExact,
     PipelineScopeOff,
     Tracing,
     Puffin,
@@ -84,10 +91,11 @@ enum Variant {
 }
 
 impl Variant {
-    const ALL: [Variant; 9] = [
+    const ALL: [Variant; 10] = [
         Variant::Bare,
         Variant::ClockFloor,
         Variant::PipelineScope,
+        Variant::PipelineScopeExact,
         Variant::PipelineScopeOff,
         Variant::Tracing,
         Variant::Puffin,
@@ -100,7 +108,8 @@ impl Variant {
         match self {
             Variant::Bare => "bare function",
             Variant::ClockFloor => "two TSC reads (the floor of any timer)",
-            Variant::PipelineScope => "pipelinescope #[profile]",
+            Variant::PipelineScope => "pipelinescope #[profile] (sampled timing)",
+            Variant::PipelineScopeExact => "pipelinescope, timing = \"exact\"",
             Variant::PipelineScopeOff => "pipelinescope, PIPELINESCOPE=off",
             Variant::Tracing => "tracing #[instrument] + tracing-timing",
             Variant::Puffin => "puffin profile_function!",
@@ -126,6 +135,12 @@ impl Variant {
                 pipelinescope::set_recording(self == Variant::PipelineScope);
                 (0..calls).for_each(|i| acc ^= with_pipelinescope(i));
                 pipelinescope::set_recording(true);
+            }
+            Variant::PipelineScopeExact => {
+                // Its own function, so that the sampled variant's path keeps its sampling.
+                pipelinescope::set_sampled_timing(false);
+                (0..calls).for_each(|i| acc ^= with_pipelinescope_exact(i));
+                pipelinescope::set_sampled_timing(true);
             }
             Variant::Tracing => (0..calls).for_each(|i| acc ^= with_tracing(i)),
             Variant::Puffin => {

@@ -260,13 +260,9 @@ fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
         let calls = s.calls.load(Relaxed);
         let weight = s.weight.load(Relaxed);
         let timed = s.timed.load(Relaxed);
-        // The probe cost taken off is summed over timed calls: scaled to every call, it is
-        // what an uncompensated profiler timing every call would have left in.
-        let probe_scale = if timed > 0 {
-            calls as f64 / timed as f64
-        } else {
-            0.0
-        };
+        // The raw figures add back the probe cost taken off the timed calls (an untimed call
+        // holds the path's compensated mean), so they add up across snapshots like the rest.
+        let probe_scale = 1.0;
         let (self_fp, cum_fp) = (s.self_fp.load(Relaxed), s.cum_fp.load(Relaxed));
         let cum = estimate(cum_fp, 1.0);
         let self_ = estimate(self_fp, 1.0);
