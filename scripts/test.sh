@@ -9,7 +9,8 @@ echo "== tests, profiling on (all packages but the feature-off one)"
 cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinescope-bench
 
 echo "== figures against the truth, optimised as profiled programs are"
-cargo test --release -p pipelinescope-tests --test accuracy --test compensation_switches
+cargo test --release -p pipelinescope-tests --test accuracy --test compensation_switches \
+    --test stage_timing
 
 echo "== allocation tracking (feature alloc: installs a global allocator in its own test binary,"
 echo "   and lazy stages publish themselves on every record)"

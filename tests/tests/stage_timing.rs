@@ -331,6 +331,10 @@ fn bare_ns_per_record(k: u32) -> f64 {
 /// costs. (A stage timed on a sampled call stands for the calls since the last one; were timed
 /// calls dearer than the others, every stage would be inflated by that difference.)
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "timing figures are checked on optimised builds"
+)]
 fn known_work_is_measured_as_it_costs() {
     let _turn = serial();
     let truth: Vec<f64> = KNOWN.iter().map(|&k| bare_ns_per_record(k)).collect();
@@ -393,6 +397,10 @@ fn trivial_3(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
 /// few nanoseconds a record. (With a timed call charged its readings, the stages with an input
 /// came out at 10 to 20 ns a record each, together twice the wall time.)
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "timing figures are checked on optimised builds"
+)]
 fn trivial_stages_are_not_charged_for_their_timing() {
     let _turn = serial();
     let n = 1_000_000u64;
