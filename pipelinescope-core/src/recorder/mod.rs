@@ -24,113 +24,20 @@
 //! counts its outermost activation. The tree's size is bounded by the distinct call paths without
 //! repetition, never by call count or recursion depth.
 
+mod handle;
+mod slots;
+
+use handle::NEXT_INDEX;
+pub use handle::{Guard, current_thread, enter};
+pub(crate) use handle::{all_threads, forget_current_thread, local};
+pub(crate) use slots::{NodeSlot, SiteSlot};
+
 use crate::calibrate::{COSTS, FP};
-use crate::hist::AtomicHist;
 use crate::sampling::{self, Rng};
 use crate::segvec::SegVec;
-use crate::site::Site;
-use std::cell::{Cell, UnsafeCell};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
-use std::sync::{Arc, Mutex, PoisonError};
-
-/// Adds to a counter that only the current thread writes: no atomic read-modify-write needed.
-#[inline(always)]
-fn bump(c: &AtomicU64, by: u64) {
-    c.store(c.load(Relaxed).wrapping_add(by), Relaxed);
-}
-
-/// [`bump`] for a 32-bit counter (`u32::MAX` takes one off).
-#[inline(always)]
-fn bump32(c: &AtomicU32, by: u32) {
-    c.store(c.load(Relaxed).wrapping_add(by), Relaxed);
-}
-
-/// Figures of one call path on one thread. Times are fixed-point ticks (`FP` fractional bits)
-/// summed as two's-complement (a compensated call can be below zero): a timed call adds what
-/// it measured, an untimed call the path's means (`est_fp`, `est_self_fp`), the very amount its
-/// caller was charged for it, so a caller's self time and its callees' times add up exactly.
-#[derive(Default)]
-pub(crate) struct NodeSlot {
-    pub site: AtomicU32,
-    /// Parent node index; the root (index 0) is its own parent.
-    pub parent: AtomicU32,
-    /// Every call, timed or not.
-    pub calls: AtomicU64,
-    /// Calls that were timed.
-    pub timed: AtomicU64,
-    /// Sum of the timed calls' weights (the calls each stands for in the histogram): `calls`
-    /// less the untimed calls since the last timed one.
-    pub weight: AtomicU64,
-    /// Self time, compensated.
-    pub self_fp: AtomicU64,
-    /// Inclusive time of outermost activations, compensated.
-    pub cum_fp: AtomicU64,
-    /// Probe cost taken off `self_fp` (what a raw figure would add back).
-    pub probe_self_fp: AtomicU64,
-    /// Probe cost taken off `cum_fp`.
-    pub probe_cum_fp: AtomicU64,
-    pub panics: AtomicU64,
-    /// Mean compensated inclusive time of the timed calls, fixed-point ticks: what an untimed
-    /// call is charged to its caller for. Owner-only in use, like the two below; atomic only to
-    /// be `Sync`, and next to `calls`, which every call touches anyway.
-    pub est_fp: AtomicU64,
-    /// Mean compensated self time per call, fixed-point ticks (two's-complement).
-    pub est_self_fp: AtomicU64,
-    /// The function recursed through this node: every call timed, activations counted.
-    pub recursive: AtomicBool,
-    /// Open activations of a recursive node (recursion folds into the same node, and only the
-    /// outermost activation counts to cumulative time).
-    pub active: AtomicU32,
-}
-
-/// Figures of one site on one thread.
-pub(crate) struct SiteSlot {
-    /// Compensated inclusive time per call, each timed call counted `weight` times.
-    pub hist: AtomicHist,
-    /// Weighted sum of every timed call's compensated inclusive time, recursive activations
-    /// included (for the mean), fixed-point ticks, two's-complement.
-    pub sum_fp: AtomicU64,
-    pub min_ticks: AtomicU64,
-    pub max_ticks: AtomicU64,
-    /// The last timed call's value: the calls after it, not yet covered by a weight, are held
-    /// at it when read.
-    pub last_ticks: AtomicU64,
-    pub polls: AtomicU64,
-    pub busy_ticks: AtomicU64,
-    pub cancelled: AtomicU64,
-}
-
-impl Default for SiteSlot {
-    fn default() -> Self {
-        SiteSlot {
-            hist: AtomicHist::default(),
-            sum_fp: AtomicU64::new(0),
-            min_ticks: AtomicU64::new(u64::MAX),
-            max_ticks: AtomicU64::new(0),
-            last_ticks: AtomicU64::new(0),
-            polls: AtomicU64::new(0),
-            busy_ticks: AtomicU64::new(0),
-            cancelled: AtomicU64::new(0),
-        }
-    }
-}
-
-impl SiteSlot {
-    /// Counts one timed call of compensated time `fp` (fixed point) standing for `w` calls.
-    #[inline(always)]
-    fn record(&self, fp: u64, w: u64) {
-        let ticks = sampling::whole_ticks(fp);
-        self.hist.record_n(ticks, w);
-        bump(&self.sum_fp, fp.wrapping_mul(w));
-        self.last_ticks.store(ticks, Relaxed);
-        if ticks < self.min_ticks.load(Relaxed) {
-            self.min_ticks.store(ticks, Relaxed);
-        }
-        if ticks > self.max_ticks.load(Relaxed) {
-            self.max_ticks.store(ticks, Relaxed);
-        }
-    }
-}
+use slots::{bump, bump32};
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
 
 /// One open call, held by its guard on the caller's stack (in registers, mostly) rather than
 /// on a stack in the recorder: an untimed call then costs a few loads and stores with no chain
@@ -259,27 +166,6 @@ pub struct ThreadData {
 unsafe impl Sync for ThreadData {}
 // SAFETY: the raw pointers in `owner` point into `nodes` and `sites`, which move with it.
 unsafe impl Send for ThreadData {}
-
-static THREADS: Mutex<Vec<Arc<ThreadData>>> = Mutex::new(Vec::new());
-static NEXT_INDEX: AtomicU32 = AtomicU32::new(0);
-
-/// Every thread's data recorded so far, live and finished.
-pub(crate) fn all_threads() -> Vec<Arc<ThreadData>> {
-    THREADS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-}
-
-/// Detaches the current thread from `td` and drops it from the registry: its calls appear
-/// nowhere (the calibration thread's).
-pub(crate) fn forget_current_thread(td: &'static ThreadData) {
-    LOCAL.with(|l| l.set(DEAD));
-    THREADS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .retain(|t| !std::ptr::eq(Arc::as_ptr(t), td));
-}
 
 impl ThreadData {
     pub(crate) fn new(name: String) -> ThreadData {
@@ -727,102 +613,4 @@ pub(crate) enum ExitKind {
     Call,
     Poll,
     PollCompleted { wall_ticks: u64 },
-}
-
-// ---- the thread-local handle -------------------------------------------------------------
-
-/// Sentinel: this thread is tearing down its thread-locals; record nothing more.
-const DEAD: *const ThreadData = std::ptr::dangling();
-
-thread_local! {
-    // No destructor, so access is a plain thread-local load.
-    static LOCAL: Cell<*const ThreadData> = const { Cell::new(std::ptr::null()) };
-    // Registered on first use; marks the thread finished when it exits.
-    static EXIT: ExitMarker = const { ExitMarker };
-}
-
-struct ExitMarker;
-
-impl Drop for ExitMarker {
-    fn drop(&mut self) {
-        let p = LOCAL.with(|l| l.replace(DEAD));
-        if !p.is_null() && p != DEAD {
-            // SAFETY: the registry keeps every `ThreadData` alive.
-            unsafe { &*p }.finished.store(true, Release);
-        }
-    }
-}
-
-/// The current thread's recorder, created on first use; None while the thread is exiting.
-#[inline(always)]
-pub(crate) fn local() -> Option<&'static ThreadData> {
-    let p = LOCAL.with(|l| l.get());
-    if p.is_null() {
-        return init_local();
-    }
-    if p == DEAD {
-        return None;
-    }
-    // SAFETY: the registry keeps every `ThreadData` alive for the rest of the process, except
-    // the calibration thread's, which is dropped only after that thread has stopped using it.
-    Some(unsafe { &*p })
-}
-
-#[cold]
-#[inline(never)]
-fn init_local() -> Option<&'static ThreadData> {
-    // If the exit marker can no longer be registered the thread is tearing down.
-    EXIT.try_with(|_| ()).ok()?;
-    let name = std::thread::current().name().unwrap_or("").to_string();
-    let td = Arc::new(ThreadData::new(name));
-    let p = Arc::as_ptr(&td);
-    THREADS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(td);
-    LOCAL.with(|l| l.set(p));
-    // SAFETY: just registered; see `local`.
-    Some(unsafe { &*p })
-}
-
-/// The current thread's recorder if it has one (never creates it). For samplers and the
-/// allocation tracker, which must not allocate.
-#[inline(always)]
-pub fn current_thread() -> Option<&'static ThreadData> {
-    let p = LOCAL.try_with(|l| l.get()).ok()?;
-    if p.is_null() || p == DEAD {
-        None
-    } else {
-        // SAFETY: as in `local`.
-        Some(unsafe { &*p })
-    }
-}
-
-// ---- the probes the macros expand to -----------------------------------------------------
-
-/// Closes a sync frame when dropped, on return, `?` and unwinding alike.
-#[must_use = "the frame closes when the guard is dropped"]
-pub struct Guard {
-    open: Option<(&'static ThreadData, Frame)>,
-}
-
-/// Opens a frame for `site` on the current thread.
-#[inline(always)]
-pub fn enter(site: &'static Site) -> Guard {
-    if !crate::control::enabled() {
-        return Guard { open: None };
-    }
-    let id = site.id();
-    Guard {
-        open: local().map(|td| (td, td.enter_as(id, None))),
-    }
-}
-
-impl Drop for Guard {
-    #[inline(always)]
-    fn drop(&mut self) {
-        if let Some((td, frame)) = &self.open {
-            td.exit(frame, ExitKind::Call);
-        }
-    }
 }
