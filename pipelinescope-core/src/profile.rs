@@ -83,6 +83,10 @@ pub struct RunMeta {
     /// Cost of an untimed (counted only) call, all of it in its caller's interval.
     #[serde(default)]
     pub probe_untimed_ns: f64,
+    /// What timing a lazy stage's call costs, measured on the stage wrappers' own code and
+    /// taken off the stage figures (zero when no lazy stage ran).
+    #[serde(default)]
+    pub stage_probe: StageCalibration,
     /// Whether the probe's cost was taken off every time figure (`compensate`).
     #[serde(default)]
     pub compensated: bool,
@@ -107,6 +111,34 @@ pub struct RunMeta {
     pub instrumented_ns: u64,
     /// Total instrumented calls over all functions and threads.
     pub total_calls: u64,
+}
+
+/// What timing one call of a lazy stage costs on one way of draining it, in nanoseconds (see
+/// `pipelinescope_core::stage::calibration`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PathCosts {
+    /// Added to a timed call's own time by timing it: its clock readings and bookkeeping
+    /// between them. Taken off every timed call.
+    pub call_inside_ns: f64,
+    /// Added to a timed call's own time by each timed pull from upstream made inside it (the
+    /// input's slow path and readings, outside the pull's span). Taken off per timed pull.
+    pub pull_in_call_ns: f64,
+    /// Added to a timed pull's span (charged to upstream time) by timing it. Taken off per
+    /// timed pull.
+    pub pull_inside_ns: f64,
+}
+
+/// What timing costs, measured when this process's first lazy stage was made (see
+/// `pipelinescope_core::stage::calibration`): the costs of a call drained by `next` (a `for` loop, `collect`) and by `fold`
+/// (`for_each`, `count`, `sum`), and the clock's nanoseconds per tick they were converted with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StageCalibration {
+    /// Calls drained one `next` at a time.
+    pub next: PathCosts,
+    /// Calls inside a wrapper's `fold`.
+    pub fold: PathCosts,
+    /// Nanoseconds per clock tick.
+    pub ns_per_tick: f64,
 }
 
 /// Per-call latency distribution of one function, as recorded HDR buckets.

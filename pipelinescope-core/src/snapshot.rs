@@ -227,6 +227,7 @@ pub fn collect(wall_ns: u64) -> Profile {
             probe_outside_ns: cal.outside_ns,
             probe_untimed_ns: cal.untimed_ns,
             compensated: cal.compensated,
+            stage_probe: crate::stage::calibration(),
             timing: if cal.sampled { "sampled" } else { "exact" }.to_string(),
             clock_resolution_ns: crate::clock::resolution_ns(),
             pipelinescope_version: env!("CARGO_PKG_VERSION").to_string(),

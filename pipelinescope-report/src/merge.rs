@@ -114,6 +114,7 @@ fn merge_meta(inputs: &[(String, Profile)]) -> RunMeta {
         probe_inside_ns: weighted(&metas, |m| m.probe_inside_ns),
         probe_outside_ns: weighted(&metas, |m| m.probe_outside_ns),
         probe_untimed_ns: weighted(&metas, |m| m.probe_untimed_ns),
+        stage_probe: metas.first().map(|m| m.stage_probe).unwrap_or_default(),
         // Compensated only if every input was; sampled if any input was.
         compensated: !metas.is_empty() && metas.iter().all(|m| m.compensated),
         timing: if metas.iter().any(|m| m.timing == "sampled") {

@@ -33,6 +33,14 @@ pub fn probe_line(profile: &Profile) -> String {
     } else if m.timing == "exact" || (timed > 0 && timed == m.total_calls) {
         line += "; every call timed";
     }
+    let sp = &m.stage_probe.next;
+    if sp.call_inside_ns > 0.0 {
+        line += &format!(
+            "; stages: {} per timed call, {} per timed pull, taken off",
+            fmt_ns(sp.call_inside_ns),
+            fmt_ns(sp.pull_in_call_ns + sp.pull_inside_ns)
+        );
+    }
     line
 }
 
@@ -77,5 +85,14 @@ mod tests {
         assert!(l.contains("40 of 1000 calls timed"), "{l}");
         p.functions[0].timed_calls = 1_000;
         assert!(probe_line(&p).contains("every call timed"));
+        assert!(!probe_line(&p).contains("stages:"));
+        p.meta.stage_probe.next.call_inside_ns = 34.0;
+        p.meta.stage_probe.next.pull_in_call_ns = 20.0;
+        p.meta.stage_probe.next.pull_inside_ns = 35.0;
+        let l = probe_line(&p);
+        assert!(
+            l.contains("stages: 34 ns per timed call, 55 ns per timed pull"),
+            "{l}"
+        );
     }
 }

@@ -25,33 +25,7 @@ use std::cell::RefCell;
 use std::hint::black_box;
 use std::sync::OnceLock;
 
-/// What timing one call of a lazy stage costs on one way of draining it, in nanoseconds (see
-/// [`calibration`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PathCosts {
-    /// Added to a timed call's own time by timing it: its clock readings and bookkeeping
-    /// between them. Taken off every timed call.
-    pub call_inside_ns: f64,
-    /// Added to a timed call's own time by each timed pull from upstream made inside it (the
-    /// input's slow path and readings, outside the pull's span). Taken off per timed pull.
-    pub pull_in_call_ns: f64,
-    /// Added to a timed pull's span (charged to upstream time) by timing it. Taken off per
-    /// timed pull.
-    pub pull_inside_ns: f64,
-}
-
-/// What timing costs, measured when this process's first lazy stage was made (see
-/// [`calibration`]): the costs of a call drained by `next` (a `for` loop, `collect`) and by `fold`
-/// (`for_each`, `count`, `sum`), and the clock's nanoseconds per tick they were converted with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct StageCalibration {
-    /// Calls drained one `next` at a time.
-    pub next: PathCosts,
-    /// Calls inside a wrapper's `fold`.
-    pub fold: PathCosts,
-    /// Nanoseconds per clock tick.
-    pub ns_per_tick: f64,
-}
+pub use crate::profile::{PathCosts, StageCalibration};
 
 /// The calibrated costs of timing a lazy stage's call, in nanoseconds: what is taken off each
 /// timed call's own time and pulls, and off downstream wait, so that sampled figures are those

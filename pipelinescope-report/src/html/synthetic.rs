@@ -251,6 +251,7 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
             probe_outside_ns: 10.0,
             probe_untimed_ns: 3.0,
             compensated: true,
+            stage_probe: Default::default(),
             timing: "sampled".to_owned(),
             probe_overhead_share: 0.004,
             clock_source: "tsc".to_owned(),
