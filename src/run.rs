@@ -253,7 +253,6 @@ impl Run {
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         m.pipelinescope_version = env!("CARGO_PKG_VERSION").to_string();
-        m.probe_overhead_ns = self.probe_overhead_ns;
         m.probe_overhead_share = if wall_ns > 0 {
             (cost / wall_ns as f64).min(1.0)
         } else {

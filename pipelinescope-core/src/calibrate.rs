@@ -4,7 +4,7 @@
 //! A timed call's probe costs time in two places: part of it falls between the two clock
 //! readings, inside the call's own measured interval (the end of `enter` after its reading, the
 //! start of the guard's drop before its reading), and the rest falls outside, in the caller's
-//! interval (looking up the call path, pushing and popping the frame, adding to the counters).
+//! interval (looking up the call path, setting up the frame, adding to the counters).
 //! An untimed call (see `sampling`) reads no clock, and all of its smaller cost falls in the
 //! caller's interval. The recorder takes these three costs off every timed call as it closes,
 //! so the figures describe the program as it would run without the probe.
@@ -15,7 +15,7 @@
 //! the lower quartile over rounds, so a round that lost the CPU to another process does not
 //! move the figures.
 
-use crate::recorder::{self, ThreadData};
+use crate::recorder;
 use crate::site::{Site, SiteKind};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::*};
@@ -261,14 +261,9 @@ fn measure() -> Option<[u64; 3]> {
     let inside = lower_quartile(&mut inside);
     let timed = lower_quartile(&mut timed);
     let untimed = lower_quartile(&mut untimed);
-    forget(td);
-    Some([inside.min(timed), timed.saturating_sub(inside), untimed])
-}
-
-/// Detaches the calibration thread from its recorder and drops it, so the calibration's calls
-/// appear nowhere.
-fn forget(td: &'static ThreadData) {
+    // The calibration's calls appear nowhere.
     recorder::forget_current_thread(td);
+    Some([inside.min(timed), timed.saturating_sub(inside), untimed])
 }
 
 /// The lower quartile: a round that lost the CPU, or shared its core with a busy neighbour,

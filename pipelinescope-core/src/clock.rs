@@ -52,9 +52,11 @@ pub fn raw_fenced() -> u64 {
     t
 }
 
-/// Waits until every earlier instruction has completed locally before any later one starts.
+/// Waits until every earlier instruction has completed locally before any later one starts
+/// (`lfence` on x86-64, `isb` on AArch64): what keeps a clock reading from being taken before
+/// the work it ends.
 #[inline(always)]
-fn order() {
+pub(crate) fn order() {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `lfence` has no preconditions on x86-64 (SSE2 is part of the base ISA).
     unsafe {

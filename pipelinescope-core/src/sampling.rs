@@ -14,14 +14,14 @@
 use crate::calibrate::FP;
 
 /// Timed calls of a path before it may be sampled.
-pub const WARMUP: u32 = 256;
+pub const WARMUP: u64 = 256;
 /// Largest mean gap between timed calls.
 pub const MAX_GAP: u64 = 256;
 /// Share of a sampled path's time that timing may cost.
 pub const BUDGET: f64 = 0.02;
 /// Timed calls between two looks at a path's mean (whether an always-timed path got short, or
 /// a sampled one's gap should change); in between, a sampled path only draws its next gap.
-pub const RECHECK: u32 = 32;
+pub const RECHECK: u64 = 32;
 
 /// The mean gap for a path whose calls take `est` (compensated, fixed-point ticks) when a timed
 /// call costs `timed` and an untimed one `untimed` (both fixed-point ticks): 1 when timing

@@ -78,9 +78,9 @@ struct NodeEstimate {
     raw_self: f64,
 }
 
-/// A two's-complement fixed-point amount, times `scale`, in ticks.
-fn estimate(fp: u64, scale: f64) -> f64 {
-    fp as i64 as f64 * scale / f64::from(1u32 << crate::calibrate::FP)
+/// A two's-complement fixed-point amount, in ticks.
+fn ticks(fp: u64) -> f64 {
+    fp as i64 as f64 / f64::from(1u32 << crate::calibrate::FP)
 }
 
 /// Reads every thread's figures. `wall_ns` is the run's wall time so far (for shares).
@@ -261,20 +261,18 @@ fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
         let calls = s.calls.load(Relaxed);
         let weight = s.weight.load(Relaxed);
         let timed = s.timed.load(Relaxed);
-        // The raw figures add back the probe cost taken off the timed calls (an untimed call
-        // holds the path's compensated mean), so they add up across snapshots like the rest.
-        let probe_scale = 1.0;
-        let (self_fp, cum_fp) = (s.self_fp.load(Relaxed), s.cum_fp.load(Relaxed));
-        let cum = estimate(cum_fp, 1.0);
-        let self_ = estimate(self_fp, 1.0);
+        let cum = ticks(s.cum_fp.load(Relaxed));
+        let self_ = ticks(s.self_fp.load(Relaxed));
         est[i] = NodeEstimate {
             calls,
             timed,
             pending: calls.saturating_sub(weight),
             cum,
             self_,
-            raw_cum: cum + estimate(s.probe_cum_fp.load(Relaxed), probe_scale),
-            raw_self: self_ + estimate(s.probe_self_fp.load(Relaxed), probe_scale),
+            // The probe cost taken off the timed calls, added back (an untimed call holds the
+            // path's compensated mean), so the raw figures add up across snapshots too.
+            raw_cum: cum + ticks(s.probe_cum_fp.load(Relaxed)),
+            raw_self: self_ + ticks(s.probe_self_fp.load(Relaxed)),
         };
         parent[i] = (s.parent.load(Relaxed) as usize).min(i - 1);
         recursive[i] = s.recursive.load(Relaxed);
@@ -387,7 +385,7 @@ fn read_thread(
             }
         }
         a.weight += weight;
-        a.sum_ticks += estimate(s.sum_fp.load(Relaxed), 1.0);
+        a.sum_ticks += ticks(s.sum_fp.load(Relaxed));
         a.polls += s.polls.load(Relaxed);
         a.busy_ticks += s.busy_ticks.load(Relaxed);
         a.cancelled += s.cancelled.load(Relaxed);

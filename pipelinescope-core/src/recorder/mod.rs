@@ -4,8 +4,9 @@
 //! only the owning thread writes, with a relaxed load and store (plain moves on x86: no lock
 //! prefix, no cache line shared with another writer), so a snapshot can read them at any time
 //! from another thread without stopping anyone and without losing counts. The bookkeeping only
-//! the owner needs (the stack of open frames, the child lookup of each call-tree node, the
-//! sampling state) sits in an `UnsafeCell` that no other thread touches.
+//! the owner needs (the current node, the running sums, the child lookup of each call-tree
+//! node, the per-site entries, the sampling state) sits in an `UnsafeCell` that no other thread
+//! touches.
 //!
 //! Enter: find the call-tree child of the current frame for this site (a short linear scan of
 //! the parent's children), decide whether this call is timed (`sampling`), push a frame, and for
@@ -70,8 +71,6 @@ struct OwnerNode {
     /// Calls left until the next timed one; 0 or 1: the next call is timed. While the node is
     /// its site's cached path (`SiteEntry`), the entry's countdown is the live one.
     countdown: u32,
-    /// Timed calls so far (saturating).
-    timed: u32,
     /// Mean gap between timed calls (0: every call is timed), decided every `RECHECK` timed
     /// calls.
     gap: u32,
@@ -444,17 +443,18 @@ impl ThreadData {
         if std::thread::panicking() {
             bump(&slot.panics, 1);
         }
-        on.timed = on.timed.saturating_add(1);
         if outermost {
             on.recent_cum_fp = on.recent_cum_fp.wrapping_add(cum_fp as i64);
         }
         on.recent_self_fp = on.recent_self_fp.wrapping_add(self_fp as i64);
         on.recent += 1;
-        if on.timed >= sampling::WARMUP && !recursive && matches!(kind, ExitKind::Call) {
+        // `bump` above counted this call.
+        let timed = slot.timed.load(Relaxed);
+        if timed >= sampling::WARMUP && !recursive && matches!(kind, ExitKind::Call) {
             let countdown = if owner.forced_gap != 0 {
                 owner.forced_gap
             } else {
-                if on.timed % sampling::RECHECK == 0 {
+                if timed % sampling::RECHECK == 0 {
                     Self::decide_gap(on, slot);
                 }
                 if on.gap > 1 && crate::calibrate::sampling() {
@@ -549,10 +549,11 @@ impl ThreadData {
         let e = &mut owner.entries[site as usize];
         e.countdown = gap;
         let node = e.node as usize;
-        owner.nodes[node].timed = owner.nodes[node].timed.max(sampling::WARMUP);
         owner.nodes[node].gap = 0;
         // SAFETY: slot pointers stay valid as long as `self`.
         let slot = unsafe { &*owner.nodes[node].slot };
+        slot.timed
+            .store(slot.timed.load(Relaxed).max(sampling::WARMUP), Relaxed);
         // The next timed call stands for the calls from now on only.
         slot.weight.store(slot.calls.load(Relaxed), Relaxed);
     }
@@ -596,7 +597,6 @@ impl OwnerNode {
             children: Vec::new(),
             site,
             countdown: 0,
-            timed: 0,
             gap: 0,
             recent_cum_fp: 0,
             recent_self_fp: 0,

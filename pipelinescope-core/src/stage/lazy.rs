@@ -201,20 +201,6 @@ fn counted_fold<I: Iterator, B, C: FoldSlow>(
     })
 }
 
-/// Waits for the work issued before it to finish, before the end reading of a timed call or
-/// pull: `rdtsc` alone does not, and the tail of a dependent chain (a stage's own, or its
-/// upstream's at the end of a pull) was then charged to whatever came next. Only timed calls
-/// reach it; the start readings stay unfenced (a fence there would wait for the consumer's
-/// work, outside the span either way). The calibration (`calibrate`) measures it with the rest.
-#[inline(always)]
-fn fence() {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: no preconditions.
-    unsafe {
-        std::arch::x86_64::_mm_lfence()
-    }
-}
-
 /// Where the published stage goes when the thread has no recorder data (it is exiting).
 static NOWHERE: AtomicU32 = AtomicU32::new(0);
 
@@ -262,9 +248,13 @@ impl StageLink {
         // The recorder's own memory is not the program's.
         #[cfg(feature = "alloc")]
         let _quiet = crate::alloc::quiet_here();
+        StageLink::with_id(site.id())
+    }
+
+    /// A live link for stage `id`, its first call timed with its pulls.
+    fn with_id(id: u32) -> StageLink {
         StageLink(Some(Arc::new(Link {
-            id: site.id(),
-            // The first call is timed with its pulls.
+            id,
             armed: AtomicBool::new(true),
             epoch: AtomicU32::new(1),
             joined: AtomicU32::new(0),
@@ -280,15 +270,7 @@ impl StageLink {
 
     /// The link of the calibration stage (id 0, see `calibrate`), recording or not.
     pub(super) fn calibrating() -> StageLink {
-        StageLink(Some(Arc::new(Link {
-            id: 0,
-            armed: AtomicBool::new(true),
-            epoch: AtomicU32::new(1),
-            joined: AtomicU32::new(0),
-            live: AtomicU32::new(0),
-            poll: AtomicU32::new(1),
-            timing: AtomicBool::new(false),
-        })))
+        StageLink::with_id(0)
     }
 
     /// A link that is not recording.
@@ -362,7 +344,7 @@ impl Open {
     /// Closes the frame now, inline (see [`Start::raw_now`]).
     #[inline(always)]
     fn finish_now(self) -> (u64, u64) {
-        fence();
+        crate::clock::order();
         let t1 = self.t0.raw_now();
         self.finish(t1)
     }
@@ -863,7 +845,7 @@ impl IterCold {
         self.pending = false;
         self.ended = true;
         if let Some(open) = self.open.take() {
-            fence();
+            crate::clock::order();
             let t1 = open.t0.raw_now();
             self.closed = Some(Closed::of(open, t1));
         }
@@ -1105,7 +1087,7 @@ impl IterCold {
     /// The countdown.
     #[inline(never)]
     fn out_before(&mut self) -> u32 {
-        fence();
+        crate::clock::order();
         let t1 = raw();
         self.take_gap();
         if self.inert {
@@ -1626,7 +1608,7 @@ impl InputCold {
             // The pull's clock readings enclose the input's own bookkeeping: that time counts
             // as upstream time, not as the consuming stage's own.
             self.flush(self.gap);
-            fence();
+            crate::clock::order();
             open.finish(raw());
         }
         if self.join() {
