@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== tests, profiling on (all packages but the feature-off one)"
-cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinescope-bench
+cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinescope-bench \
+    --exclude pipelinescope-drop-in
 
 echo "== figures against the truth, optimised as profiled programs are"
 cargo test --release -p pipelinescope-tests --test accuracy --test compensation_switches \
@@ -19,6 +20,11 @@ cargo test -p pipelinescope-core --features alloc --test alloc --test stage
 echo "== tests, profiling off (the enable feature is not turned on)"
 cargo test -p pipelinescope-feature-off
 cargo test -p pipelinescope --doc
+
+echo "== drop-in: user code that leans on type inference, probes on and off, each on its own"
+scripts/check-dependencies.sh
+cargo test -p pipelinescope-drop-in
+cargo test -p pipelinescope-drop-in --features enable
 
 echo "== benchmarks, one quick pass each"
 cargo test -p pipelinescope-bench --benches

@@ -290,8 +290,8 @@ impl Run {
         let mut written = Vec::new();
         let mut failed = Vec::new();
         if let Some(dir) = self.dir.clone() {
-            match serde_json::to_vec_pretty(&profile) {
-                Ok(json) => match write_atomic(&dir.join("profile_data.json"), &json) {
+            match pipelinescope_report::json::to_string(&profile) {
+                Ok(json) => match write_atomic(&dir.join("profile_data.json"), json.as_bytes()) {
                     Ok(()) => written.push("profile_data.json"),
                     Err(e) => failed.push(format!("profile_data.json: {e}")),
                 },

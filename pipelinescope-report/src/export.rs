@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use pipelinescope_core::profile::{CallNode, FunctionStats, Histogram, Profile, StageStats};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::console::{SortKey, TableOptions, sorted_functions};
 
@@ -79,10 +79,18 @@ pub fn collapsed(profile: &Profile) -> String {
 /// timeline is synthetic (aggregated paths, not individual calls).
 pub fn chrome_trace(profile: &Profile) -> String {
     let nodes = &profile.call_tree.nodes;
-    let mut events = vec![json!({
-        "name": "process_name", "ph": "M", "pid": 1, "tid": 1,
-        "args": {"name": if profile.meta.title.is_empty() { "pipelinescope" } else { profile.meta.title.as_str() }}
-    })];
+    let title = if profile.meta.title.is_empty() {
+        "pipelinescope"
+    } else {
+        profile.meta.title.as_str()
+    };
+    let mut events = vec![TraceEvent::Meta {
+        name: "process_name",
+        ph: "M",
+        pid: 1,
+        tid: 1,
+        args: MetaArgs { name: title },
+    }];
     let mut start_ns: Vec<u64> = vec![0; nodes.len()];
     // Depth-first from the root so that every parent's start is known before its children.
     let mut stack: Vec<u32> = vec![0];
@@ -103,31 +111,86 @@ pub fn chrome_trace(profile: &Profile) -> String {
         }
         if n.function.is_some() {
             let f = n.function.and_then(|f| profile.functions.get(f as usize));
-            events.push(json!({
-                "name": function_name(profile, n),
-                "cat": "function",
-                "ph": "X",
-                "ts": start_ns[id as usize] as f64 / 1e3,
-                "dur": n.cumulative_ns as f64 / 1e3,
-                "pid": 1,
-                "tid": 1,
-                "args": {
-                    "calls": n.calls,
-                    "self_ns": n.self_ns,
-                    "cumulative_ns": n.cumulative_ns,
-                    "module": f.map_or("", |f| f.module.as_str()),
-                    "location": f.map_or(String::new(), |f| format!("{}:{}", f.file, f.line)),
-                }
-            }));
+            events.push(TraceEvent::Complete {
+                name: function_name(profile, n),
+                cat: "function",
+                ph: "X",
+                ts: start_ns[id as usize] as f64 / 1e3,
+                dur: n.cumulative_ns as f64 / 1e3,
+                pid: 1,
+                tid: 1,
+                args: CallArgs {
+                    calls: n.calls,
+                    self_ns: n.self_ns,
+                    cumulative_ns: n.cumulative_ns,
+                    module: f.map_or("", |f| f.module.as_str()),
+                    location: f.map_or(String::new(), |f| format!("{}:{}", f.file, f.line)),
+                },
+            });
         }
         stack.extend(n.children.iter().rev());
     }
-    let doc = json!({
-        "traceEvents": events,
-        "displayTimeUnit": "ns",
-        "otherData": {"run_id": profile.meta.run_id, "wall_ns": profile.meta.wall_ns},
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+    let doc = TraceDoc {
+        trace_events: events,
+        display_time_unit: "ns",
+        other_data: OtherData {
+            run_id: &profile.meta.run_id,
+            wall_ns: profile.meta.wall_ns,
+        },
+    };
+    crate::json::to_string(&doc).unwrap_or_default()
+}
+
+/// The Chrome trace-event document.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TraceDoc<'a> {
+    trace_events: Vec<TraceEvent<'a>>,
+    display_time_unit: &'static str,
+    other_data: OtherData<'a>,
+}
+
+/// One trace event: the process-name metadata event, or a complete event per call path.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TraceEvent<'a> {
+    Meta {
+        name: &'static str,
+        ph: &'static str,
+        pid: u32,
+        tid: u32,
+        args: MetaArgs<'a>,
+    },
+    Complete {
+        name: String,
+        cat: &'static str,
+        ph: &'static str,
+        ts: f64,
+        dur: f64,
+        pid: u32,
+        tid: u32,
+        args: CallArgs<'a>,
+    },
+}
+
+#[derive(Serialize)]
+struct MetaArgs<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct CallArgs<'a> {
+    calls: u64,
+    self_ns: u64,
+    cumulative_ns: u64,
+    module: &'a str,
+    location: String,
+}
+
+#[derive(Serialize)]
+struct OtherData<'a> {
+    run_id: &'a str,
+    wall_ns: u64,
 }
 
 /// Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).

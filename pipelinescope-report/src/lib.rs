@@ -10,6 +10,8 @@ pub mod diff;
 pub mod export;
 pub mod extrapolate;
 pub mod html;
+pub mod json;
+#[cfg(feature = "tools")]
 pub mod load;
 pub mod merge;
 pub mod probe;

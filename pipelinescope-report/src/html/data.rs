@@ -190,7 +190,7 @@ pub fn json(profile: &Profile, opts: &HtmlOptions) -> String {
         res,
         ext: ext(profile),
     };
-    match serde_json::to_string(&data) {
+    match crate::json::to_string(&data) {
         Ok(s) => escape_for_script(&s),
         Err(_) => "null".to_owned(),
     }
