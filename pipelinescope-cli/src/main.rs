@@ -4,6 +4,7 @@
 //! message on stderr names the file and the problem).
 
 mod comparison;
+mod live;
 mod summary;
 
 use std::fs;
@@ -27,11 +28,12 @@ newest run under DIR).";
 #[command(
     name = "pipelinescope",
     version,
-    about = "Read, compare, combine and export PipelineScope runs",
+    about = "Read, compare, combine and export PipelineScope runs, or watch one live",
     after_help = "Examples:\n  pipelinescope top\n  pipelinescope top latest --sort self --limit 10\n  \
 pipelinescope diff runs/base runs/current --fail-on-regression\n  \
 pipelinescope merge host1/run_a host2/run_b -o merged\n  \
-pipelinescope export latest --format collapsed -o stacks.folded\n\n\
+pipelinescope export latest --format collapsed -o stacks.folded\n  \
+pipelinescope live 127.0.0.1:9464\n\n\
 Exit codes: 0 success, 1 regression found (diff --fail-on-regression), 2 bad input."
 )]
 struct Cli {
@@ -81,6 +83,16 @@ pipelinescope export latest --format csv -o functions.csv\n  \
 pipelinescope export latest --format prometheus -o run.prom"
     )]
     Export(ExportArgs),
+    /// Watch a running program: functions, stages, CPU and memory, refreshed from its live
+    /// endpoint.
+    #[command(
+        after_help = "Examples:\n  pipelinescope live\n  pipelinescope live 127.0.0.1:9464 --interval 2\n  \
+pipelinescope live .pipelinescope_output/run_20260101T120000Z_4242\n  pipelinescope live latest --once\n\n\
+Keys: s sort, Tab switch table, p pause, q / Esc / Ctrl-C quit.\n\
+Start the program with PIPELINESCOPE_LIVE=127.0.0.1:0; the bound address goes to live.addr in its \
+run directory. Exit code 2 when the endpoint cannot be reached."
+    )]
+    Live(live::LiveArgs),
 }
 
 #[derive(Args)]
@@ -186,6 +198,7 @@ fn main() -> ExitCode {
         Command::Diff(a) => diff_cmd(a),
         Command::Merge(a) => merge_cmd(a),
         Command::Export(a) => export_cmd(a),
+        Command::Live(a) => live::run(a).map_err(Failure::Usage),
     };
     match result {
         Ok(code) => code,

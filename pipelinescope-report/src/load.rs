@@ -244,6 +244,31 @@ pub fn latest_in(dir: &Path) -> Result<PathBuf, LoadError> {
             }
         }
     }
+    newest_entry(dir, |path| {
+        let file = path.join(PROFILE_FILE);
+        file.is_file().then_some(file)
+    })
+}
+
+/// The run directory started last under an output directory, finished or not: the directory
+/// with the greatest name, `run_*` directories first (the order [`latest_in`] falls back to).
+/// A running program has no `profile_data.json` yet and its `latest` link still names the run
+/// before it, so this is the newest run for tools that watch a run while it goes on.
+pub fn newest_run_dir(dir: &Path) -> Result<PathBuf, LoadError> {
+    if !dir.is_dir() {
+        return Err(LoadError::NoLatest {
+            dir: dir.to_path_buf(),
+        });
+    }
+    newest_entry(dir, |path| {
+        let is_link = path.file_name().is_some_and(|n| n == "latest");
+        (!is_link && path.is_dir()).then(|| path.to_path_buf())
+    })
+}
+
+/// Of the entries of `dir` that `pick` maps to a path, the one of the newest run: directories
+/// named run_* win over others; among them the greatest name is the newest.
+fn newest_entry(dir: &Path, pick: impl Fn(&Path) -> Option<PathBuf>) -> Result<PathBuf, LoadError> {
     let entries = fs::read_dir(dir).map_err(|source| LoadError::Io {
         path: dir.to_path_buf(),
         source,
@@ -252,15 +277,12 @@ pub fn latest_in(dir: &Path) -> Result<PathBuf, LoadError> {
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            let file = e.path().join(PROFILE_FILE);
-            file.is_file()
-                .then(|| (name.starts_with("run_"), name, file))
+            pick(&e.path()).map(|found| (name.starts_with("run_"), name, found))
         })
         .collect();
-    // Directories named run_* win over others; among them the greatest name is the newest.
     runs.sort();
     runs.pop()
-        .map(|(_, _, file)| file)
+        .map(|(_, _, found)| found)
         .ok_or_else(|| LoadError::NoLatest {
             dir: dir.to_path_buf(),
         })
@@ -466,5 +488,28 @@ mod tests {
         assert!(matches!(e, LoadError::NoLatest { .. }));
         let _ = fs::remove_dir_all(d);
         let _ = fs::remove_dir_all(empty);
+    }
+
+    #[test]
+    fn the_newest_run_dir_need_not_have_finished() {
+        let d = tmpdir("newest");
+        fs::create_dir_all(d.join("run_20260101_000000")).unwrap();
+        fs::write(d.join("run_20260101_000000").join(PROFILE_FILE), good()).unwrap();
+        // A running program's directory: no profile yet, and `latest` still names the run before.
+        fs::create_dir_all(d.join("run_20260102_000000_42")).unwrap();
+        fs::create_dir_all(d.join("zzz_not_a_run")).unwrap();
+        fs::write(d.join("run_20260103_a_file"), "").unwrap();
+        fs::write(d.join("latest"), "run_20260101_000000\n").unwrap();
+        assert_eq!(
+            newest_run_dir(&d).unwrap(),
+            d.join("run_20260102_000000_42")
+        );
+        assert_eq!(
+            latest_in(&d).unwrap(),
+            d.join("run_20260101_000000").join(PROFILE_FILE)
+        );
+        let e = newest_run_dir(&d.join("missing")).unwrap_err();
+        assert!(matches!(e, LoadError::NoLatest { .. }), "{e}");
+        let _ = fs::remove_dir_all(d);
     }
 }
