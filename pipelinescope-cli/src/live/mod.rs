@@ -70,6 +70,9 @@ pub fn run(a: LiveArgs) -> Result<ExitCode, String> {
         ));
     }
     let interval = Duration::from_secs_f64(a.interval.min(86_400.0));
+    if !a.once && !std::io::stdout().is_terminal() {
+        return Err("standard output is not a terminal: use --once for plain text".to_string());
+    }
     let endpoint = target::resolve(&a.target)?;
     let fetcher = Fetcher::new(endpoint.profile_url());
     // The first fetch happens before the terminal is touched, so that a wrong target is one
@@ -79,9 +82,6 @@ pub fn run(a: LiveArgs) -> Result<ExitCode, String> {
     app.on_fetch(Ok(first));
     if a.once {
         return once(app, &fetcher, interval);
-    }
-    if !std::io::stdout().is_terminal() {
-        return Err("standard output is not a terminal: use --once for plain text".to_string());
     }
     interactive(app, fetcher, interval)
 }

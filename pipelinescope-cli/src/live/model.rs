@@ -9,7 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use pipelinescope_core::Profile;
-use pipelinescope_core::profile::{FunctionStats, Resources};
+use pipelinescope_core::profile::{FunctionStats, Resources, StageStats};
 
 /// Points kept for the CPU and memory sparklines: one per interval.
 pub const HISTORY: usize = 240;
@@ -237,6 +237,10 @@ pub fn diff(prev: Option<&Profile>, cur: &Profile) -> Frame {
         .iter()
         .map(|f| {
             let d = by_key.get(&fn_key(f)).filter(|d| d.calls > 0);
+            // Without a histogram entry in the interval there is no percentile to tell.
+            let p99_ns = d
+                .filter(|d| d.histogram.count() > 0)
+                .map(|d| d.percentiles.p99_ns);
             let (calls, self_ns) = d.map_or((0, 0), |d| (d.calls, d.self_ns));
             FunctionRow {
                 name: f.name.clone(),
@@ -247,17 +251,31 @@ pub fn diff(prev: Option<&Profile>, cur: &Profile) -> Frame {
                 } else {
                     self_ns as f64 / interval_ns as f64
                 },
-                p99_ns: d.map(|d| d.percentiles.p99_ns),
+                p99_ns,
                 calls_total: f.calls,
                 self_total_ns: f.self_ns,
             }
         })
         .collect();
 
-    let stage_delta: HashMap<&str, (u64, u64, u64)> = delta
+    // Stages are subtracted here rather than taken from `delta`, which leaves out stages that
+    // took in and handed out nothing: a stage busy on a slow record still has own time.
+    let stages_before: HashMap<&str, &StageStats> =
+        base.stages.iter().map(|s| (s.name.as_str(), s)).collect();
+    let stage_delta: HashMap<&str, (u64, u64, u64)> = cur
         .stages
         .iter()
-        .map(|s| (s.name.as_str(), (s.records_in, s.records_out, s.own_ns)))
+        .map(|s| {
+            let d = match stages_before.get(s.name.as_str()) {
+                Some(b) => (
+                    s.records_in.saturating_sub(b.records_in),
+                    s.records_out.saturating_sub(b.records_out),
+                    s.own_ns.saturating_sub(b.own_ns),
+                ),
+                None => (s.records_in, s.records_out, s.own_ns),
+            };
+            (s.name.as_str(), d)
+        })
         .collect();
     let total_own: u64 = stage_delta.values().map(|v| v.2).sum();
     let mut stages: Vec<StageRow> = cur

@@ -261,3 +261,35 @@ fn the_program_is_named_by_title_then_executable_then_run_id() {
     p.meta.command_line.clear();
     assert_eq!(diff(None, &p).program, "run_20260101T000000Z_7");
 }
+
+#[test]
+fn a_stage_busy_without_records_still_has_own_time() {
+    use crate::live::testdata::stage as st;
+    let a = snapshot(
+        1_000_000_000,
+        vec![],
+        vec![st("slow", 0, 10, 10, 100_000_000)],
+    );
+    let b = snapshot(
+        2_000_000_000,
+        vec![],
+        vec![st("slow", 0, 10, 10, 900_000_000)],
+    );
+    let f = diff(Some(&a), &b);
+    let s = stage(&f, "slow");
+    assert_eq!((s.in_per_s, s.out_per_s, s.own_share), (0.0, 0.0, 1.0));
+    assert_eq!(f.bottleneck.as_deref(), Some("slow"));
+}
+
+#[test]
+fn calls_without_histogram_entries_have_no_p99() {
+    use crate::live::testdata::function;
+    let a = snapshot(1_000_000_000, vec![function("f", 10, &[(100, 5)])], vec![]);
+    let mut b = snapshot(2_000_000_000, vec![function("f", 20, &[(100, 5)])], vec![]);
+    // Counted calls the histogram has not caught up with.
+    b.functions[0].calls = 8;
+    let f = diff(Some(&a), &b);
+    let r = row(&f, "f");
+    assert_eq!(r.calls_per_s, 3.0);
+    assert_eq!(r.p99_ns, None);
+}
