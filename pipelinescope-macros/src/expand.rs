@@ -95,7 +95,13 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
 
 /// Instruments one method of a `#[profile]` block unless it opted out. A `const fn` in a block
 /// is left alone: it cannot hold a probe, and marking it `skip` by hand would be busywork.
-pub(crate) fn method(m: &ProfileArgs, sig: &Signature, block: &mut Block, prefix: &str, krate: &Path) {
+pub(crate) fn method(
+    m: &ProfileArgs,
+    sig: &Signature,
+    block: &mut Block,
+    prefix: &str,
+    krate: &Path,
+) {
     if m.skip.is_some() || sig.constness.is_some() {
         return;
     }

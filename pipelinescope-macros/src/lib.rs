@@ -35,8 +35,9 @@ const ENABLED: bool = cfg!(feature = "enable");
 ///   (`m::f`, `m::Type::method`, `m::Trait::method`, `m::inner::f`), through `impl` and
 ///   `trait` blocks and nested inline modules. `#[profile(skip)]` on an item inside leaves it
 ///   (and what it holds) out; `#[profile(...)]` on a function inside sets its own options.
-///   `const fn`, bodiless functions, macro invocations, `#[stage]` functions and `mod m;` inside
-///   are left alone; `#[profile]` on `mod m;` itself is an error (its file is not visible).
+///   `const fn`, bodiless functions, macro invocations and `#[stage]` functions are left
+///   alone; `mod m;`, under the attribute or inside the module, is an error (its file is not
+///   visible to an attribute).
 ///
 /// Arguments: `name = "..."` (display name; on a block or module, replaces its part of the names),
 /// `crate = path` (where `pipelinescope` is when the dependency is renamed).

@@ -110,12 +110,8 @@ fn check_trait(item: &ItemTrait) -> syn::Result<()> {
 }
 
 fn bodiless_or_other(tokens: TokenStream) -> syn::Result<Target> {
-    Err(bodiless_error(tokens.clone()).unwrap_or_else(|| {
-        syn::Error::new_spanned(
-            tokens,
-            NOT_A_FUNCTION,
-        )
-    }))
+    Err(bodiless_error(tokens.clone())
+        .unwrap_or_else(|| syn::Error::new_spanned(tokens, NOT_A_FUNCTION)))
 }
 
 /// The error for a trait method without a body, if that is what `tokens` are.
@@ -138,10 +134,7 @@ pub fn no_body(f: &TraitItemFn) -> syn::Error {
 
 /// The error for an item that is not a function, spanned at its keyword and name.
 fn not_a_function(item: &Item) -> syn::Error {
-    syn::Error::new_spanned(
-        item_head(item),
-        NOT_A_FUNCTION,
-    )
+    syn::Error::new_spanned(item_head(item), NOT_A_FUNCTION)
 }
 
 /// The tokens that say what an item is: its keyword and name.
