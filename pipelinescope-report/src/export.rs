@@ -382,7 +382,7 @@ pub fn prometheus(profile: &Profile) -> String {
         prom_histogram(&mut out, metric, &fl(&f.name, &f.module), &f.histogram, sum);
     }
     if !profile.stages.is_empty() {
-        let stage_counters: [Counter<StageStats>; 4] = [
+        let stage_counters: [Counter<StageStats>; 5] = [
             (
                 "pipelinescope_stage_records_in_total",
                 "Records a stage took in.",
@@ -397,6 +397,11 @@ pub fn prometheus(profile: &Profile) -> String {
                 "pipelinescope_stage_own_seconds_total",
                 "Time inside a stage itself.",
                 |s| seconds(s.own_ns as f64),
+            ),
+            (
+                "pipelinescope_stage_upstream_seconds_total",
+                "Time a stage spent pulling records from the stages before it.",
+                |s| seconds(s.upstream_ns as f64),
             ),
             (
                 "pipelinescope_stage_downstream_wait_seconds_total",
@@ -428,7 +433,81 @@ pub fn prometheus(profile: &Profile) -> String {
             );
         }
     }
+    if let Some(r) = &profile.resources {
+        prom_resources(&mut out, r);
+    }
     out
+}
+
+/// One metric without labels.
+fn prom_single(out: &mut String, kind: &str, metric: &str, help: &str, value: &str) {
+    let _ = writeln!(out, "# HELP {metric} {help}");
+    let _ = writeln!(out, "# TYPE {metric} {kind}");
+    let _ = writeln!(out, "{metric} {value}");
+}
+
+/// Process gauges from the resource sampler: the latest sample's CPU and memory, the peaks, and
+/// the GPU figures when a GPU was read.
+fn prom_resources(out: &mut String, r: &pipelinescope_core::profile::Resources) {
+    let gauge = |out: &mut String, name: &str, help: &str, value: String| {
+        prom_single(out, "gauge", name, help, &value);
+    };
+    if let Some(last) = r.timeline.last() {
+        gauge(
+            out,
+            "pipelinescope_process_cpu_percent",
+            "CPU use of the process over the latest sample, percent of one core.",
+            last.cpu_percent.to_string(),
+        );
+        gauge(
+            out,
+            "pipelinescope_process_resident_memory_bytes",
+            "Resident memory of the process at the latest sample.",
+            last.rss_bytes.to_string(),
+        );
+    }
+    gauge(
+        out,
+        "pipelinescope_process_peak_resident_memory_bytes",
+        "Highest resident memory of the process sampled so far.",
+        r.peak_rss_bytes.to_string(),
+    );
+    prom_single(
+        out,
+        "counter",
+        "pipelinescope_process_cpu_seconds_total",
+        "CPU time of the program since the run started (the profiler's sampler left out).",
+        &seconds(r.program_cpu_ns as f64),
+    );
+    if !r.gpu.available {
+        return;
+    }
+    if let Some(last) = r.timeline.last() {
+        if let Some(u) = last.gpu_util_percent {
+            gauge(
+                out,
+                "pipelinescope_gpu_utilization_percent",
+                "Mean utilisation of the GPUs at the latest sample.",
+                u.to_string(),
+            );
+        }
+        if let Some(m) = last.gpu_mem_bytes {
+            gauge(
+                out,
+                "pipelinescope_gpu_memory_used_bytes",
+                "Memory in use on the GPUs, all processes, at the latest sample.",
+                m.to_string(),
+            );
+        }
+        if let Some(m) = last.process_gpu_mem_bytes {
+            gauge(
+                out,
+                "pipelinescope_process_gpu_memory_bytes",
+                "GPU memory held by this process at the latest sample.",
+                m.to_string(),
+            );
+        }
+    }
 }
 
 #[cfg(test)]
