@@ -42,10 +42,9 @@ fn wait_addr(out: &Path) -> SocketAddr {
                 .map(|e| e.path().join("live.addr"))
                 .find(|p| p.is_file())
         });
-        if let Some(text) = found.and_then(|p| std::fs::read_to_string(p).ok()) {
-            if let Ok(a) = text.trim().parse() {
-                return a;
-            }
+        let text = found.and_then(|p| std::fs::read_to_string(p).ok());
+        if let Some(Ok(a)) = text.map(|t| t.trim().parse()) {
+            return a;
         }
         assert!(
             Instant::now() < until,
@@ -154,9 +153,7 @@ fn every_path_answers_during_the_run_and_the_final_counts_are_exact() {
         step_line.ends_with(&format!(" {}", THREADS * CALLS)),
         "{step_line}"
     );
-    assert!(metrics.contains(&format!(
-        "pipelinescope_stage_records_out_total{{name=\"evens\""
-    )));
+    assert!(metrics.contains("pipelinescope_stage_records_out_total{name=\"evens\""));
     assert!(metrics.contains("pipelinescope_process_resident_memory_bytes "));
 
     let (status, html) = get(addr, "/");
