@@ -636,7 +636,10 @@ mod tests {
         assert_eq!(count("100"), 7);
         assert_eq!(count("+Inf"), 8);
         assert!(out.contains("m_count{name=\"f\"} 8"));
-        assert_eq!(out.lines().filter(|l| l.starts_with("m_bucket")).count(), 32);
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("m_bucket")).count(),
+            32
+        );
     }
 
     #[test]

@@ -295,28 +295,35 @@ impl State {
             attr.prime(&obs);
         }
 
+        // The running totals as `summary` reads them, at a peek and at the end.
+        macro_rules! totals {
+            () => {
+                Totals {
+                    gpu: &gpu,
+                    attr: &attr,
+                    cores: &cores,
+                    samples,
+                    peak_rss,
+                    last_t,
+                    cpu0,
+                    last_cpu,
+                    self_cpu0,
+                    last_self_cpu,
+                    excluded_self_cpu,
+                    util_sum,
+                    util_n,
+                    gpu_peak,
+                }
+            };
+        }
+
         loop {
             let now = Instant::now();
             let stopping = match rx.recv_timeout(next.saturating_duration_since(now)) {
                 Err(RecvTimeoutError::Timeout) => false,
                 Ok(Msg::Peek(reply)) => {
-                    let t = Totals {
-                        gpu: &gpu,
-                        attr: &attr,
-                        cores: &cores,
-                        samples,
-                        peak_rss,
-                        last_t,
-                        cpu0,
-                        last_cpu,
-                        self_cpu0,
-                        last_self_cpu,
-                        excluded_self_cpu,
-                        util_sum,
-                        util_n,
-                        gpu_peak,
-                    };
-                    let _ = reply.try_send(self.summary(t, hook, timeline.clone().finish()));
+                    let _ =
+                        reply.try_send(self.summary(totals!(), hook, timeline.clone().finish()));
                     continue;
                 }
                 // Stop asked (or the handle dropped): one last sample, then finish.
@@ -394,23 +401,7 @@ impl State {
             }
         }
 
-        let t = Totals {
-            gpu: &gpu,
-            attr: &attr,
-            cores: &cores,
-            samples,
-            peak_rss,
-            last_t,
-            cpu0,
-            last_cpu,
-            self_cpu0,
-            last_self_cpu,
-            excluded_self_cpu,
-            util_sum,
-            util_n,
-            gpu_peak,
-        };
-        self.summary(t, hook, timeline.finish())
+        self.summary(totals!(), hook, timeline.finish())
     }
 
     /// The figures of the run so far, from the sampler's running totals.
