@@ -13,7 +13,7 @@ pub const CONFIG_FILE_NAMES: [&str; 2] = ["pipelinescope.toml", ".pipelinescope.
 pub const SEARCH_LEVELS: usize = 6;
 
 /// Every key a config file or environment variable may set.
-pub const KEYS: [&str; 16] = [
+pub const KEYS: [&str; 17] = [
     "output_dir",
     "dashboard_title",
     "enable_dashboard",
@@ -30,6 +30,7 @@ pub const KEYS: [&str; 16] = [
     "ignore",
     "compensate",
     "timing",
+    "live",
 ];
 
 /// Which column the console summary sorts by.
@@ -104,6 +105,9 @@ pub struct Settings {
     /// Whether functions much shorter than the probe are timed on a sample of their calls
     /// (`true`, "sampled") or on every call ("exact").
     pub sampled_timing: bool,
+    /// Address of the live endpoint (`/profile.json`, `/metrics`, `/`) served while the run
+    /// lasts; `None` (the default) opens no port.
+    pub live: Option<std::net::SocketAddr>,
 }
 
 impl Default for Settings {
@@ -125,6 +129,7 @@ impl Default for Settings {
             ignore: Vec::new(),
             compensate: true,
             sampled_timing: true,
+            live: None,
         }
     }
 }
@@ -265,6 +270,14 @@ impl Config {
         timing: &str => |v: &str| Value::Str(v.to_string())
     );
 
+    setter!(
+        /// Serves the run live at this address (`"127.0.0.1:9464"`; port 0 picks a free one):
+        /// `/profile.json`, `/metrics` (Prometheus) and `/` (the report, refreshing itself).
+        /// Any address may be given here or in the config file; the environment variable
+        /// `PIPELINESCOPE_LIVE` may only name a loopback one.
+        live: &str => |v: &str| Value::Str(v.to_string())
+    );
+
     /// Glob patterns over function names to leave out of every output.
     pub fn ignore<I, S>(mut self, patterns: I) -> Self
     where
@@ -336,6 +349,21 @@ fn key_position(text: &str, key: &str) -> Option<(usize, usize)> {
         let rest = rest.trim_start();
         rest.starts_with('=')
             .then(|| (i + 1, line.len() - trimmed.len() + 1))
+    })
+}
+
+/// The live endpoint's address from its config text: `None` for "" and "off", else an IP
+/// address with a port, or `localhost:PORT` (127.0.0.1).
+fn live_address(text: &str) -> Result<Option<std::net::SocketAddr>, String> {
+    let t = text.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    if let Some(Ok(p)) = t.strip_prefix("localhost:").map(str::parse::<u16>) {
+        return Ok(Some(std::net::SocketAddr::from(([127, 0, 0, 1], p))));
+    }
+    t.parse().map(Some).map_err(|_| {
+        format!("must be an address with a port such as \"127.0.0.1:9464\", got {t:?}")
     })
 }
 
@@ -468,6 +496,9 @@ impl Resolved {
             "sort_by" => format!("\"{}\"", s.sort_by.as_str()),
             "ignore" => format!("{:?}", s.ignore),
             "compensate" => s.compensate.to_string(),
+            "live" => s
+                .live
+                .map_or_else(|| "off".to_string(), |a| format!("\"{a}\"")),
             "timing" => if s.sampled_timing {
                 "\"sampled\""
             } else {
@@ -520,6 +551,32 @@ impl Resolved {
                 s.sampled_timing = v.trim() == "sampled";
                 None
             }
+            ("live", Value::Bool(false)) => {
+                s.live = None;
+                None
+            }
+            ("live", Value::Str(v)) => match live_address(&v) {
+                Ok(None) => {
+                    s.live = None;
+                    None
+                }
+                Ok(Some(a)) if !a.ip().is_loopback() && place.starts_with("environment") => {
+                    Some(bad(&format!(
+                        "may only name a loopback address (127.0.0.1, [::1], localhost), not \
+                         {a}: serving other machines must be written in pipelinescope.toml or \
+                         set with Config::live"
+                    )))
+                }
+                Ok(Some(a)) => {
+                    s.live = Some(a);
+                    None
+                }
+                Err(why) => Some(bad(&why)),
+            },
+            ("live", v) => Some(bad(&format!(
+                "must be an address such as \"127.0.0.1:9464\", got {}",
+                show(&v)
+            ))),
             ("timing", v) => Some(bad(&format!(
                 "must be \"sampled\" or \"exact\", got {}",
                 show(&v)

@@ -17,6 +17,7 @@ pub use pipelinescope_core::profile::*;
 pub use pipelinescope_macros::{main, profile, stage};
 
 mod config;
+mod live;
 mod output;
 mod report_hook;
 #[cfg(feature = "enable")]

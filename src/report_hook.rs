@@ -15,15 +15,23 @@ pub fn finish_profile(profile: &mut Profile, settings: &Settings) {
     ));
 }
 
-/// Writes `summary.html` into `dir`.
-pub fn write_html(profile: &Profile, settings: &Settings, dir: &Path) -> std::io::Result<bool> {
-    let opts = pipelinescope_report::html::HtmlOptions {
+/// The HTML report as text.
+pub fn render_html(profile: &Profile, settings: &Settings) -> String {
+    pipelinescope_report::html::render(profile, &html_options(settings))
+}
+
+fn html_options(settings: &Settings) -> pipelinescope_report::html::HtmlOptions {
+    pipelinescope_report::html::HtmlOptions {
         title: settings.dashboard_title.clone(),
         top_n: settings.top_n,
         min_time_threshold_ms: settings.min_time_threshold_ms,
         min_time_percentage: settings.min_time_percentage,
-    };
-    pipelinescope_report::html::write(profile, &opts, &dir.join("summary.html"))?;
+    }
+}
+
+/// Writes `summary.html` into `dir`.
+pub fn write_html(profile: &Profile, settings: &Settings, dir: &Path) -> std::io::Result<bool> {
+    pipelinescope_report::html::write(profile, &html_options(settings), &dir.join("summary.html"))?;
     Ok(true)
 }
 

@@ -1,8 +1,7 @@
 //! Starting and stopping the resource sampler with the run.
 
-use crate::Profile;
 use crate::config::Settings;
-use pipelinescope_core::resources::{Sampler, SamplerConfig};
+use pipelinescope_core::resources::{Peeker, Sampler, SamplerConfig};
 
 /// The running sampler.
 pub struct SamplerHandle(Sampler);
@@ -18,8 +17,12 @@ pub fn start(settings: &Settings) -> Option<SamplerHandle> {
     })))
 }
 
+/// Asks the running sampler for its figures so far.
+pub fn peeker(handle: &SamplerHandle) -> Peeker {
+    handle.0.peeker()
+}
+
 /// Stops the sampler and returns what it measured.
-pub fn stop(handle: SamplerHandle, profile: &Profile) -> crate::Resources {
-    let _ = profile;
+pub fn stop(handle: SamplerHandle) -> crate::Resources {
     handle.0.stop()
 }

@@ -6,6 +6,7 @@
 use crate::config::{Config, Resolved, Settings};
 use crate::output::{update_latest, write_atomic};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Instant, SystemTime};
 
@@ -34,21 +35,31 @@ impl std::error::Error for StartError {}
 /// also while unwinding from a panic.
 #[must_use = "the run finishes when this guard is dropped; bind it with `let _run = ...`"]
 pub struct Run {
-    settings: Settings,
-    warnings: Vec<String>,
+    info: Arc<RunInfo>,
     config_file: Option<PathBuf>,
-    run_id: String,
     dir: Option<PathBuf>,
     dir_error: Option<String>,
+    log: Vec<String>,
+    finished: bool,
+    #[cfg(feature = "enable")]
+    sampler: Option<crate::resources_hook::SamplerHandle>,
+    live: Option<crate::live::Server>,
+}
+
+/// What a run knows from its start: enough to build its profile at any time, from any thread
+/// (the end of the run, and the live endpoint's requests).
+pub(crate) struct RunInfo {
+    settings: Settings,
+    warnings: Vec<String>,
+    run_id: String,
     started: SystemTime,
     started_at: Instant,
     probe_overhead_ns: f64,
-    log: Vec<String>,
-    finished: bool,
-    /// Everything recorded before the run started, subtracted at the end.
+    /// Everything recorded before the run started, subtracted from every profile of the run.
     baseline: Option<crate::Profile>,
+    /// Asks the resource sampler for its figures so far.
     #[cfg(feature = "enable")]
-    sampler: Option<crate::resources_hook::SamplerHandle>,
+    peeker: Option<pipelinescope_core::resources::Peeker>,
 }
 
 /// Starts a run with settings from `pipelinescope.toml` (searched from the working directory
@@ -98,32 +109,40 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
         }
         Err(e) => (None, Some(e), base),
     };
-    let mut run = Run {
+    #[cfg(feature = "enable")]
+    let sampler = crate::resources_hook::start(&settings);
+    let info = Arc::new(RunInfo {
         probe_overhead_ns,
-        settings,
         warnings,
-        config_file: file,
         run_id,
-        dir,
-        dir_error,
         started,
         started_at,
-        log: Vec::new(),
-        finished: false,
         baseline,
         #[cfg(feature = "enable")]
-        sampler: None,
+        peeker: sampler.as_ref().map(crate::resources_hook::peeker),
+        settings,
+    });
+    let mut run = Run {
+        info,
+        config_file: file,
+        dir,
+        dir_error,
+        log: Vec::new(),
+        finished: false,
+        #[cfg(feature = "enable")]
+        sampler,
+        live: None,
     };
     run.log_line(format!(
         "run {} started (pid {pid}, PipelineScope {})",
-        run.run_id,
+        run.info.run_id,
         env!("CARGO_PKG_VERSION")
     ));
     run.log_line(match &run.config_file {
         Some(f) => format!("configuration: {}", f.display()),
         None => "configuration: defaults (no pipelinescope.toml found)".to_string(),
     });
-    for w in run.warnings.clone() {
+    for w in run.info.warnings.clone() {
         run.log_line(format!("warning: {w}"));
         eprintln!("PipelineScope: warning: {w}");
     }
@@ -154,9 +173,8 @@ pub fn start_with(config: Config) -> Result<Run, StartError> {
             if c.sampled { "sampled" } else { "exact" }
         ));
     }
-    #[cfg(feature = "enable")]
-    {
-        run.sampler = crate::resources_hook::start(&run.settings);
+    if let Some(addr) = run.info.settings.live {
+        run.start_live(addr);
     }
     Ok(run)
 }
@@ -169,17 +187,48 @@ impl Run {
 
     /// The run's id (the run directory's name).
     pub fn id(&self) -> &str {
-        &self.run_id
+        &self.info.run_id
     }
 
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
-        &self.settings
+        &self.info.settings
     }
 
     /// Configuration problems found at start.
     pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        &self.info.warnings
+    }
+
+    /// The address the live endpoint serves on, when one was asked for and could be bound.
+    pub fn live_addr(&self) -> Option<std::net::SocketAddr> {
+        self.live.as_ref().map(crate::live::Server::addr)
+    }
+
+    /// Starts the live endpoint; a failure is one warning, and the run goes on without it.
+    fn start_live(&mut self, addr: std::net::SocketAddr) {
+        match crate::live::Server::start(addr, self.info.clone()) {
+            Ok(server) => {
+                let bound = server.addr();
+                self.live = Some(server);
+                self.log_line(format!(
+                    "live endpoint on http://{bound}/ (/profile.json, /metrics, /)"
+                ));
+                let written = self.dir.as_ref().map(|dir| {
+                    write_atomic(&dir.join("live.addr"), format!("{bound}\n").as_bytes())
+                });
+                if let Some(Err(e)) = written {
+                    self.log_line(format!("warning: cannot write live.addr: {e}"));
+                }
+                if self.info.settings.console {
+                    eprintln!("PipelineScope: live at http://{bound}/");
+                }
+            }
+            Err(e) => {
+                self.log_line(format!("warning: {e}; the run goes on without it"));
+                eprintln!("PipelineScope: warning: {e}; the run goes on without it");
+            }
+        }
     }
 
     /// Ends the run now, writes its outputs and returns the run directory (None when it could
@@ -191,7 +240,7 @@ impl Run {
 
     fn log_line(&mut self, line: String) {
         log::info!("{line}");
-        let t = self.started_at.elapsed().as_secs_f64();
+        let t = self.info.started_at.elapsed().as_secs_f64();
         self.log.push(format!("[{t:10.6}s] {line}"));
     }
 
@@ -200,6 +249,9 @@ impl Run {
             return;
         }
         self.finished = true;
+        if let Some(live) = self.live.take() {
+            live.stop();
+        }
         let panicking = std::thread::panicking();
         // Never let a bug of ours turn into a second panic (an abort) or change the program's
         // outcome: contain it and say so.
@@ -216,6 +268,110 @@ impl Run {
 
     /// Builds the final profile of this run.
     fn build_profile(&mut self, panicking: bool) -> crate::Profile {
+        #[cfg(feature = "enable")]
+        let sampler = self.sampler.take();
+        self.info.profile(
+            || {
+                #[cfg(feature = "enable")]
+                if let Some(sampler) = sampler {
+                    return Some(crate::resources_hook::stop(sampler));
+                }
+                None
+            },
+            panicking,
+        )
+    }
+
+    fn write_outputs(&mut self, panicking: bool) {
+        let profile = self.build_profile(panicking);
+        if panicking {
+            self.log_line("run ended while a panic was unwinding".to_string());
+        }
+        self.log_line(format!(
+            "{} functions, {} calls, wall {:.3} ms",
+            profile.functions.len(),
+            profile.meta.total_calls,
+            profile.meta.wall_ns as f64 / 1e6
+        ));
+        let mut written = Vec::new();
+        let mut failed = Vec::new();
+        if let Some(dir) = self.dir.clone() {
+            match pipelinescope_report::json::to_string(&profile) {
+                Ok(json) => match write_atomic(&dir.join("profile_data.json"), json.as_bytes()) {
+                    Ok(()) => written.push("profile_data.json"),
+                    Err(e) => failed.push(format!("profile_data.json: {e}")),
+                },
+                Err(e) => failed.push(format!("profile_data.json: {e}")),
+            }
+            if self.info.settings.enable_dashboard {
+                match crate::report_hook::write_html(&profile, &self.info.settings, &dir) {
+                    Ok(true) => written.push("summary.html"),
+                    Ok(false) => {}
+                    Err(e) => failed.push(format!("summary.html: {e}")),
+                }
+            }
+            for f in &failed {
+                self.log_line(format!("error: cannot write {f}"));
+            }
+            self.log_line(format!("wrote {}", written.join(", ")));
+            let log = self.log.join("\n") + "\n";
+            if let Err(e) = write_atomic(&dir.join("pipelinescope.log"), log.as_bytes()) {
+                failed.push(format!("pipelinescope.log: {e}"));
+            }
+            if let Err(e) = update_latest(&self.info.settings.output_dir, &self.info.run_id) {
+                log::warn!("cannot update the `latest` pointer: {e}");
+            }
+        }
+        if self.info.settings.console {
+            let text = crate::report_hook::console_summary(&profile, &self.info.settings);
+            eprint!("{text}");
+        }
+        match (&self.dir, &self.dir_error) {
+            (Some(dir), _) if failed.is_empty() => {
+                eprintln!("PipelineScope: run written to {}", dir.display());
+            }
+            (Some(dir), _) => {
+                for f in &failed {
+                    eprintln!("PipelineScope: cannot write {f}");
+                }
+                eprintln!("PipelineScope: run partly written to {}", dir.display());
+            }
+            (None, Some(e)) => {
+                eprintln!("PipelineScope: no run directory ({e}); only this summary was produced");
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+impl RunInfo {
+    /// The settings in force.
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The profile of the run so far, for the live endpoint: the resource figures are the
+    /// sampler's so far.
+    pub(crate) fn profile_so_far(&self) -> crate::Profile {
+        self.profile(
+            || {
+                #[cfg(feature = "enable")]
+                if let Some(p) = &self.peeker {
+                    return p.peek(std::time::Duration::from_secs(1));
+                }
+                None
+            },
+            false,
+        )
+    }
+
+    /// The run's profile now: the snapshot less the baseline, the run's metadata, the resource
+    /// figures `resources` gives, and what the report derives.
+    fn profile(
+        &self,
+        resources: impl FnOnce() -> Option<crate::Resources>,
+        panicking: bool,
+    ) -> crate::Profile {
         let wall_ns = self.started_at.elapsed().as_nanos() as u64;
         #[allow(unused_mut)]
         let mut profile = if crate::is_recording() {
@@ -268,73 +424,11 @@ impl Run {
                 0.0
             };
         }
-        #[cfg(feature = "enable")]
-        if let Some(sampler) = self.sampler.take() {
-            profile.resources = Some(crate::resources_hook::stop(sampler, &profile));
+        if let Some(r) = resources() {
+            profile.resources = Some(r);
         }
         crate::report_hook::finish_profile(&mut profile, s);
         profile
-    }
-
-    fn write_outputs(&mut self, panicking: bool) {
-        let profile = self.build_profile(panicking);
-        if panicking {
-            self.log_line("run ended while a panic was unwinding".to_string());
-        }
-        self.log_line(format!(
-            "{} functions, {} calls, wall {:.3} ms",
-            profile.functions.len(),
-            profile.meta.total_calls,
-            profile.meta.wall_ns as f64 / 1e6
-        ));
-        let mut written = Vec::new();
-        let mut failed = Vec::new();
-        if let Some(dir) = self.dir.clone() {
-            match pipelinescope_report::json::to_string(&profile) {
-                Ok(json) => match write_atomic(&dir.join("profile_data.json"), json.as_bytes()) {
-                    Ok(()) => written.push("profile_data.json"),
-                    Err(e) => failed.push(format!("profile_data.json: {e}")),
-                },
-                Err(e) => failed.push(format!("profile_data.json: {e}")),
-            }
-            if self.settings.enable_dashboard {
-                match crate::report_hook::write_html(&profile, &self.settings, &dir) {
-                    Ok(true) => written.push("summary.html"),
-                    Ok(false) => {}
-                    Err(e) => failed.push(format!("summary.html: {e}")),
-                }
-            }
-            for f in &failed {
-                self.log_line(format!("error: cannot write {f}"));
-            }
-            self.log_line(format!("wrote {}", written.join(", ")));
-            let log = self.log.join("\n") + "\n";
-            if let Err(e) = write_atomic(&dir.join("pipelinescope.log"), log.as_bytes()) {
-                failed.push(format!("pipelinescope.log: {e}"));
-            }
-            if let Err(e) = update_latest(&self.settings.output_dir, &self.run_id) {
-                log::warn!("cannot update the `latest` pointer: {e}");
-            }
-        }
-        if self.settings.console {
-            let text = crate::report_hook::console_summary(&profile, &self.settings);
-            eprint!("{text}");
-        }
-        match (&self.dir, &self.dir_error) {
-            (Some(dir), _) if failed.is_empty() => {
-                eprintln!("PipelineScope: run written to {}", dir.display());
-            }
-            (Some(dir), _) => {
-                for f in &failed {
-                    eprintln!("PipelineScope: cannot write {f}");
-                }
-                eprintln!("PipelineScope: run partly written to {}", dir.display());
-            }
-            (None, Some(e)) => {
-                eprintln!("PipelineScope: no run directory ({e}); only this summary was produced");
-            }
-            (None, None) => {}
-        }
     }
 }
 

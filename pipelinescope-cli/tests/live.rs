@@ -117,13 +117,14 @@ fn a_run_directory_and_latest_name_the_endpoint_through_live_addr() {
     let [a, _] = snapshots();
     let mut server = Server::start(vec![(200, a)], 2);
     let out_dir = scratch("addr");
-    let old = out_dir.join("run_20260101T000000Z_1");
-    let run_dir = out_dir.join("run_20260102T000000Z_7");
+    let old = out_dir.join("run_20251231T000000Z_1");
+    // Named as the served run: a run directory's name is its run id.
+    let run_dir = out_dir.join("run_20260101T000000Z_7");
     fs::create_dir_all(&old).unwrap();
     fs::create_dir_all(&run_dir).unwrap();
     fs::write(old.join("profile_data.json"), "{}").unwrap();
     fs::write(run_dir.join("live.addr"), format!("{}\n", server.addr)).unwrap();
-    fs::write(out_dir.join("latest"), "run_20260101T000000Z_1").unwrap();
+    fs::write(out_dir.join("latest"), "run_20251231T000000Z_1").unwrap();
     for target in [run_dir.clone(), out_dir.join("latest")] {
         let (code, out, err) = run(bin().args([
             "live",
@@ -182,10 +183,48 @@ fn nothing_listening_is_exit_code_2() {
     let (code, _, err) = run(bin().args(["live", d.to_str().unwrap(), "--once"]));
     assert_eq!(code, 2);
     assert!(
-        err.contains(&format!("the program of run {} has ended", d.display())),
+        err.contains(&format!(
+            "(the program of run {} is not serving: it has stopped, or has not started yet)",
+            d.display()
+        )),
         "{err}"
     );
+    // A run that has written its profile has ended: its live.addr is left over.
+    fs::write(d.join("profile_data.json"), "{}").unwrap();
+    let (code, _, err) = run(bin().args(["live", d.to_str().unwrap(), "--once"]));
+    assert_eq!(code, 2);
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "pipelinescope: run {} has ended (nothing answers at http://{addr} any more): read it with `pipelinescope top {}`",
+            d.display(),
+            d.display()
+        )
+    );
     let _ = fs::remove_dir_all(d);
+}
+
+#[test]
+fn a_left_over_live_addr_does_not_show_another_run() {
+    let [a, _] = snapshots();
+    let mut server = Server::start(vec![(200, a)], 1);
+    // The server runs run_20260101T000000Z_7; this directory's run is another one.
+    let d = scratch("other").join("run_20251231T000000Z_3");
+    fs::create_dir_all(&d).unwrap();
+    fs::write(d.join("live.addr"), &server.addr).unwrap();
+    let (code, out, err) = run(bin().args(["live", d.to_str().unwrap(), "--once"]));
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "pipelinescope: run {} has ended; http://{a} now serves run run_20260101T000000Z_7 (watch it with `pipelinescope live http://{a}`)",
+            d.display(),
+            a = server.addr
+        )
+    );
+    assert_eq!(server.paths().len(), 1);
+    let _ = fs::remove_dir_all(d.parent().unwrap());
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! The interactive `pipelinescope live` in a real terminal: tmux runs the binary at 80x24 against
 //! the test endpoint, the test types keys and reads the screen. Skipped, with a message, where
-//! tmux is not installed.
+//! tmux is not installed, except under CI=true (CI installs it).
 
 mod support {
     pub mod live_server;
@@ -66,10 +66,15 @@ impl Drop for Tmux {
 }
 
 fn tmux_available() -> bool {
-    Command::new("tmux")
+    let found = Command::new("tmux")
         .arg("-V")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found || std::env::var("CI").as_deref() != Ok("true"),
+        "tmux is required under CI=true"
+    );
+    found
 }
 
 /// The row of a table line starting with `name`, if on the screen.

@@ -238,3 +238,43 @@ fn run_summary_figures_are_sane() {
     assert!(rs.wall_ns >= elapsed, "{rs:?}");
     assert!(r.sample_interval_ms == 10 && r.samples >= 1);
 }
+
+#[test]
+fn a_peek_gives_the_figures_so_far_and_the_run_goes_on() {
+    let _t = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let fake = FakeGpuBackend {
+        devices: vec!["Fake GPU".into()],
+        reading: GpuReading {
+            util_percent: 10.0,
+            mem_used_bytes: 1 << 20,
+            process_mem_bytes: 0,
+        },
+    };
+    let s = Sampler::start(SamplerConfig {
+        interval_ms: 5,
+        cpu: true,
+        gpu: true,
+        gpu_backend: Some(Box::new(fake)),
+    });
+    let peeker = s.peeker();
+    {
+        let _g = enter(&BURN);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_millis(60) {
+            std::hint::black_box(0u64);
+        }
+    }
+    let early = peeker.peek(Duration::from_secs(1)).expect("the sampler answers");
+    assert!(early.samples >= 3, "{}", early.samples);
+    assert_eq!(early.timeline.len() as u64, early.samples);
+    assert!(early.gpu.available);
+    assert_eq!(early.gpu.mean_util_percent, Some(10.0));
+    assert!(early.per_function.iter().any(|f| f.name == "burn"));
+    std::thread::sleep(Duration::from_millis(40));
+    let r = s.stop();
+    // The peek took no sample of its own and stopped nothing: the run kept sampling.
+    assert!(r.samples > early.samples, "{} > {}", r.samples, early.samples);
+    assert!(r.run_summary.is_some());
+    // A stopped sampler answers no more.
+    assert!(peeker.peek(Duration::from_millis(100)).is_none());
+}

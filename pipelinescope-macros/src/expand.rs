@@ -95,7 +95,13 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
 
 /// Instruments one method of a `#[profile]` block unless it opted out. A `const fn` in a block
 /// is left alone: it cannot hold a probe, and marking it `skip` by hand would be busywork.
-fn method(m: &ProfileArgs, sig: &Signature, block: &mut Block, prefix: &str, krate: &Path) {
+pub(crate) fn method(
+    m: &ProfileArgs,
+    sig: &Signature,
+    block: &mut Block,
+    prefix: &str,
+    krate: &Path,
+) {
     if m.skip.is_some() || sig.constness.is_some() {
         return;
     }
@@ -120,12 +126,12 @@ fn try_main(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Result<
     Ok(quote!(#f))
 }
 
-fn default_crate() -> Path {
+pub(crate) fn default_crate() -> Path {
     syn::parse_quote!(::pipelinescope)
 }
 
 /// Removes the `#[profile(...)]` markers of a method and merges their arguments.
-fn take_markers(attrs: &mut Vec<Attribute>) -> syn::Result<ProfileArgs> {
+pub(crate) fn take_markers(attrs: &mut Vec<Attribute>) -> syn::Result<ProfileArgs> {
     let mut merged = ProfileArgs::default();
     let mut err = None;
     attrs.retain(|a| {
@@ -178,7 +184,7 @@ fn strip(attrs: &mut Vec<Attribute>) -> bool {
 
 /// The type part of `Type::method`: the last path segment without generics (`Cache` for
 /// `Cache<K, V>` and `&mut Cache<K, V>`), else the type as written.
-fn type_name(ty: &Type) -> String {
+pub(crate) fn type_name(ty: &Type) -> String {
     match ty {
         Type::Path(p) if p.qself.is_none() => match p.path.segments.last() {
             Some(seg) => seg.ident.to_string(),

@@ -13,6 +13,7 @@ extern crate proc_macro;
 
 mod attr;
 mod expand;
+mod module;
 mod stage;
 mod valid;
 
@@ -21,7 +22,8 @@ use proc_macro::TokenStream;
 /// Whether annotations expand into probes in this build.
 const ENABLED: bool = cfg!(feature = "enable");
 
-/// Instruments a function, a method, or every method of an `impl` or `trait` block.
+/// Instruments a function, a method, every method of an `impl` or `trait` block, or every
+/// function of an inline module.
 ///
 /// - On a function (free, method, trait default body, `async`, `unsafe`, `extern "C"`): each
 ///   call is recorded under the function's name.
@@ -29,15 +31,27 @@ const ENABLED: bool = cfg!(feature = "enable");
 ///   `Type::method`; `#[profile(skip)]` on a method leaves it out, `#[profile(name = "..")]`
 ///   renames it. A `const fn` in the block is left alone.
 /// - On `trait Trait { .. }`: every method with a default body, named `Trait::method`.
+/// - On an inline `mod m { .. }`: every function in it, named by its path in the module
+///   (`m::f`, `m::Type::method`, `m::Trait::method`, `m::inner::f`), through `impl` and
+///   `trait` blocks and nested inline modules. `#[profile(skip)]` on an item inside leaves it
+///   (and what it holds) out; `#[profile(...)]` on a function inside sets its own options.
+///   `const fn`, bodiless functions, macro invocations and `#[stage]` functions are left
+///   alone; `mod m;`, under the attribute or inside the module, is an error (its file is not
+///   visible to an attribute).
 ///
-/// Arguments: `name = "..."` (display name; on a block, replaces the type part of the names),
+/// Arguments: `name = "..."` (display name; on a block or module, replaces its part of the names),
 /// `crate = path` (where `pipelinescope` is when the dependency is renamed).
 ///
 /// Without the `enable` feature the arguments and the item are checked, and the item is
 /// returned as written.
 #[proc_macro_attribute]
 pub fn profile(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::profile(attr.into(), item.into(), ENABLED).into()
+    let (attr, item) = (attr.into(), item.into());
+    if module::is_module(&item) {
+        module::profile(attr, item, ENABLED).into()
+    } else {
+        expand::profile(attr, item, ENABLED).into()
+    }
 }
 
 /// Marks a pipeline stage.

@@ -5,6 +5,10 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{ImplItem, Item, ItemFn, ItemImpl, ItemTrait, TraitItem, TraitItemFn};
 
+/// What `#[profile]` accepts, for the error on anything else.
+const NOT_A_FUNCTION: &str =
+    "#[profile] goes on a function, an `impl` block, a `trait` block or an inline module";
+
 /// An item `#[profile]` was put on, checked.
 pub enum Target {
     /// A function with a body: free function, method, or trait method with a default body.
@@ -45,13 +49,21 @@ pub fn profile_target(item: TokenStream, args: &ProfileArgs) -> syn::Result<Targ
         other => return Err(not_a_function(&other)),
     };
     if let Some(span) = args.skip {
-        return Err(syn::Error::new(
-            span,
-            "`skip` only applies to a method inside a `#[profile] impl` or `#[profile] trait` \
-             block; to leave this item alone, remove `#[profile]`",
-        ));
+        return Err(skip_outside(span));
     }
     Ok(target)
+}
+
+/// `skip` on an item that no `#[profile]` block or module encloses. An error rather than a
+/// no-op: it would do nothing that removing the attribute does not, and it usually means the
+/// writer believes an enclosing `#[profile]` reaches this item when it does not (a `mod foo;`
+/// in its own file, which the module's attribute cannot see).
+pub fn skip_outside(span: proc_macro2::Span) -> syn::Error {
+    syn::Error::new(
+        span,
+        "`skip` only applies to an item inside a `#[profile]` module, `impl` block or `trait` \
+         block; to leave this item alone, remove `#[profile]`",
+    )
 }
 
 /// `const fn` cannot hold a probe: it may run at compile time.
@@ -98,12 +110,8 @@ fn check_trait(item: &ItemTrait) -> syn::Result<()> {
 }
 
 fn bodiless_or_other(tokens: TokenStream) -> syn::Result<Target> {
-    Err(bodiless_error(tokens.clone()).unwrap_or_else(|| {
-        syn::Error::new_spanned(
-            tokens,
-            "#[profile] goes on a function, an `impl` block or a `trait` block",
-        )
-    }))
+    Err(bodiless_error(tokens.clone())
+        .unwrap_or_else(|| syn::Error::new_spanned(tokens, NOT_A_FUNCTION)))
 }
 
 /// The error for a trait method without a body, if that is what `tokens` are.
@@ -114,7 +122,7 @@ fn bodiless_error(tokens: TokenStream) -> Option<syn::Error> {
     }
 }
 
-fn no_body(f: &TraitItemFn) -> syn::Error {
+pub fn no_body(f: &TraitItemFn) -> syn::Error {
     let sig = &f.sig;
     let semi = &f.semi_token;
     syn::Error::new_spanned(
@@ -126,10 +134,7 @@ fn no_body(f: &TraitItemFn) -> syn::Error {
 
 /// The error for an item that is not a function, spanned at its keyword and name.
 fn not_a_function(item: &Item) -> syn::Error {
-    syn::Error::new_spanned(
-        item_head(item),
-        "#[profile] goes on a function, an `impl` block or a `trait` block",
-    )
+    syn::Error::new_spanned(item_head(item), NOT_A_FUNCTION)
 }
 
 /// The tokens that say what an item is: its keyword and name.

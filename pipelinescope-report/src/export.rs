@@ -286,25 +286,53 @@ fn hist_sum_ns(h: &Histogram, mean_ns: f64) -> f64 {
     }
 }
 
+/// Upper bounds of the Prometheus histogram buckets, in nanoseconds: 1, 2.5 and 5 times each
+/// power of ten from 10 ns to 100 s. Fixed, so that series from many processes (and from one
+/// process over time) have the same `le` labels and can be summed before `histogram_quantile`.
+pub const PROM_BOUNDS_NS: [u64; 31] = {
+    let mut b = [0u64; 31];
+    let mut decade = 10u64;
+    let mut i = 0;
+    while i < 30 {
+        b[i] = decade;
+        b[i + 1] = decade * 5 / 2;
+        b[i + 2] = decade * 5;
+        decade *= 10;
+        i += 3;
+    }
+    b[30] = decade;
+    b
+};
+
 fn prom_histogram(out: &mut String, metric: &str, labels: &str, h: &Histogram, sum_ns: f64) {
+    // Each recorded HDR bucket (within 1% of its values) falls in the first bound at or above
+    // its value.
+    let mut at = h.buckets.iter().peekable();
     let mut cumulative = 0u64;
-    for &(v, c) in &h.buckets {
-        cumulative += c;
+    for &bound in &PROM_BOUNDS_NS {
+        while let Some(&&(v, c)) = at.peek() {
+            if v > bound {
+                break;
+            }
+            cumulative += c;
+            at.next();
+        }
         let _ = writeln!(
             out,
             "{metric}_bucket{{{labels},le=\"{}\"}} {cumulative}",
-            seconds(v as f64)
+            seconds(bound as f64)
         );
     }
-    let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+    let total = h.count();
+    let _ = writeln!(out, "{metric}_bucket{{{labels},le=\"+Inf\"}} {total}");
     let _ = writeln!(out, "{metric}_sum{{{labels}}} {}", seconds(sum_ns));
-    let _ = writeln!(out, "{metric}_count{{{labels}}} {cumulative}");
+    let _ = writeln!(out, "{metric}_count{{{labels}}} {total}");
 }
 
 /// Prometheus text exposition (version 0.0.4): counters of calls and time per function, the
-/// per-call time histogram of each function (one `le` bucket per recorded HDR bucket, with
-/// cumulative counts), stage record counters and per-record histograms, and run gauges. Times
-/// are seconds, as Prometheus conventions ask.
+/// per-call time histogram of each function (fixed `le` bounds, [`PROM_BOUNDS_NS`], with
+/// cumulative counts), stage record counters and per-record histograms, run gauges and the
+/// resource sampler's process gauges. Times are seconds, as Prometheus conventions ask.
 pub fn prometheus(profile: &Profile) -> String {
     let mut out = String::new();
     let fl = |name: &str, module: &str| {
@@ -382,7 +410,7 @@ pub fn prometheus(profile: &Profile) -> String {
         prom_histogram(&mut out, metric, &fl(&f.name, &f.module), &f.histogram, sum);
     }
     if !profile.stages.is_empty() {
-        let stage_counters: [Counter<StageStats>; 4] = [
+        let stage_counters: [Counter<StageStats>; 5] = [
             (
                 "pipelinescope_stage_records_in_total",
                 "Records a stage took in.",
@@ -397,6 +425,11 @@ pub fn prometheus(profile: &Profile) -> String {
                 "pipelinescope_stage_own_seconds_total",
                 "Time inside a stage itself.",
                 |s| seconds(s.own_ns as f64),
+            ),
+            (
+                "pipelinescope_stage_upstream_seconds_total",
+                "Time a stage spent pulling records from the stages before it.",
+                |s| seconds(s.upstream_ns as f64),
             ),
             (
                 "pipelinescope_stage_downstream_wait_seconds_total",
@@ -428,7 +461,81 @@ pub fn prometheus(profile: &Profile) -> String {
             );
         }
     }
+    if let Some(r) = &profile.resources {
+        prom_resources(&mut out, r);
+    }
     out
+}
+
+/// One metric without labels.
+fn prom_single(out: &mut String, kind: &str, metric: &str, help: &str, value: &str) {
+    let _ = writeln!(out, "# HELP {metric} {help}");
+    let _ = writeln!(out, "# TYPE {metric} {kind}");
+    let _ = writeln!(out, "{metric} {value}");
+}
+
+/// Process gauges from the resource sampler: the latest sample's CPU and memory, the peaks, and
+/// the GPU figures when a GPU was read.
+fn prom_resources(out: &mut String, r: &pipelinescope_core::profile::Resources) {
+    let gauge = |out: &mut String, name: &str, help: &str, value: String| {
+        prom_single(out, "gauge", name, help, &value);
+    };
+    if let Some(last) = r.timeline.last() {
+        gauge(
+            out,
+            "pipelinescope_process_cpu_percent",
+            "CPU use of the process over the latest sample, percent of one core.",
+            last.cpu_percent.to_string(),
+        );
+        gauge(
+            out,
+            "pipelinescope_process_resident_memory_bytes",
+            "Resident memory of the process at the latest sample.",
+            last.rss_bytes.to_string(),
+        );
+    }
+    gauge(
+        out,
+        "pipelinescope_process_peak_resident_memory_bytes",
+        "Highest resident memory of the process sampled so far.",
+        r.peak_rss_bytes.to_string(),
+    );
+    prom_single(
+        out,
+        "counter",
+        "pipelinescope_process_cpu_seconds_total",
+        "CPU time of the program since the run started (the profiler's sampler left out).",
+        &seconds(r.program_cpu_ns as f64),
+    );
+    if !r.gpu.available {
+        return;
+    }
+    if let Some(last) = r.timeline.last() {
+        if let Some(u) = last.gpu_util_percent {
+            gauge(
+                out,
+                "pipelinescope_gpu_utilization_percent",
+                "Mean utilisation of the GPUs at the latest sample.",
+                u.to_string(),
+            );
+        }
+        if let Some(m) = last.gpu_mem_bytes {
+            gauge(
+                out,
+                "pipelinescope_gpu_memory_used_bytes",
+                "Memory in use on the GPUs, all processes, at the latest sample.",
+                m.to_string(),
+            );
+        }
+        if let Some(m) = last.process_gpu_mem_bytes {
+            gauge(
+                out,
+                "pipelinescope_process_gpu_memory_bytes",
+                "GPU memory held by this process at the latest sample.",
+                m.to_string(),
+            );
+        }
+    }
 }
 
 #[cfg(test)]
@@ -504,6 +611,35 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("plain"), "plain");
+    }
+
+    #[test]
+    fn prometheus_buckets_are_fixed_and_cumulative() {
+        assert_eq!(PROM_BOUNDS_NS[0], 10);
+        assert_eq!(PROM_BOUNDS_NS[1], 25);
+        assert_eq!(PROM_BOUNDS_NS[30], 100_000_000_000);
+        assert!(PROM_BOUNDS_NS.windows(2).all(|w| w[0] < w[1]));
+        let h = Histogram {
+            sigfig: 2,
+            buckets: vec![(7, 2), (10, 1), (30, 4), (2_000_000_000_000, 1)],
+        };
+        let mut out = String::new();
+        prom_histogram(&mut out, "m", "name=\"f\"", &h, 100.0);
+        let count = |le: &str| -> u64 {
+            let key = format!("m_bucket{{name=\"f\",le=\"{le}\"}} ");
+            let line = out.lines().find(|l| l.starts_with(&key)).unwrap();
+            line[key.len()..].parse().unwrap()
+        };
+        assert_eq!(count("0.00000001"), 3);
+        assert_eq!(count("0.000000025"), 3);
+        assert_eq!(count("0.00000005"), 7);
+        assert_eq!(count("100"), 7);
+        assert_eq!(count("+Inf"), 8);
+        assert!(out.contains("m_count{name=\"f\"} 8"));
+        assert_eq!(
+            out.lines().filter(|l| l.starts_with("m_bucket")).count(),
+            32
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use pipelinescope_core::Profile;
+use pipelinescope_report::load::PROFILE_FILE;
 use ratatui::backend::Backend;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{self, Event};
@@ -78,6 +79,7 @@ pub fn run(a: LiveArgs) -> Result<ExitCode, String> {
     // The first fetch happens before the terminal is touched, so that a wrong target is one
     // plain line on stderr.
     let first = fetcher.fetch().map_err(|e| first_failure(&e, &endpoint))?;
+    check_same_run(&first, &endpoint)?;
     let mut app = App::new(endpoint.label());
     app.on_fetch(Ok(first));
     if a.once {
@@ -88,14 +90,39 @@ pub fn run(a: LiveArgs) -> Result<ExitCode, String> {
 
 fn first_failure(e: &FetchError, endpoint: &target::Endpoint) -> String {
     match (e, &endpoint.run_dir) {
+        (FetchError::Unreachable(_), Some(dir)) if dir.join(PROFILE_FILE).is_file() => format!(
+            "run {} has ended (nothing answers at {} any more): read it with `pipelinescope top {}`",
+            dir.display(),
+            endpoint.base_url,
+            dir.display()
+        ),
         (FetchError::Unreachable(_), Some(dir)) => format!(
-            "{e} (the program of run {} has ended, or has not started serving yet)",
+            "{e} (the program of run {} is not serving: it has stopped, or has not started yet)",
             dir.display()
         ),
         (FetchError::Unreachable(_), None) => {
             format!("{e} (is the program running with PIPELINESCOPE_LIVE set to this address?)")
         }
         _ => e.to_string(),
+    }
+}
+
+/// A run directory's `live.addr` outlives its program: another run may have bound the same
+/// address since. Its figures are not the named run's.
+fn check_same_run(p: &Profile, endpoint: &target::Endpoint) -> Result<(), String> {
+    let Some(dir) = &endpoint.run_dir else {
+        return Ok(());
+    };
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    match name {
+        Some(name) if !p.meta.run_id.is_empty() && p.meta.run_id != name => Err(format!(
+            "run {} has ended; {} now serves run {} (watch it with `pipelinescope live {}`)",
+            dir.display(),
+            endpoint.base_url,
+            p.meta.run_id,
+            endpoint.base_url
+        )),
+        _ => Ok(()),
     }
 }
 

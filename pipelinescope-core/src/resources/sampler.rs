@@ -54,9 +54,17 @@ pub fn set_stage_hook(hook: StageHook) {
     let _ = STAGE_HOOK.set(hook);
 }
 
+/// What the sampler thread is asked.
+enum Msg {
+    /// One last sample, then finish.
+    Stop,
+    /// Send the figures so far (no sample is taken for it).
+    Peek(mpsc::SyncSender<Resources>),
+}
+
 /// A running sampler; [`Sampler::stop`] ends it and returns what it measured.
 pub struct Sampler {
-    stop: Option<mpsc::Sender<()>>,
+    stop: Option<mpsc::Sender<Msg>>,
     handle: Option<JoinHandle<Resources>>,
     interval_ms: u64,
     spawn_error: Option<String>,
@@ -136,8 +144,15 @@ impl Sampler {
         r
     }
 
+    /// A handle that asks the running sampler for its figures so far, from any thread.
+    pub fn peeker(&self) -> Peeker {
+        Peeker(self.stop.clone())
+    }
+
     fn finish(&mut self) -> Result<Resources, String> {
-        drop(self.stop.take());
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(Msg::Stop);
+        }
         if let Some(e) = self.spawn_error.take() {
             return Err(e);
         }
@@ -147,6 +162,22 @@ impl Sampler {
                 .map_err(|_| "the sampler thread panicked".to_string()),
             None => Err("the sampler was already stopped".to_string()),
         }
+    }
+}
+
+/// Asks a running [`Sampler`] for the figures so far (for a live view of a run).
+#[derive(Clone)]
+pub struct Peeker(Option<mpsc::Sender<Msg>>);
+
+impl Peeker {
+    /// The sampler's figures so far: the timeline, CPU and memory, GPU, and the attribution to
+    /// functions and stages (not the allocation figures or the run summary, which are read at
+    /// the end). `None` when the sampler has stopped or does not answer within `timeout`.
+    pub fn peek(&self, timeout: Duration) -> Option<Resources> {
+        let tx = self.0.as_ref()?;
+        let (reply, answer) = mpsc::sync_channel(1);
+        tx.send(Msg::Peek(reply)).ok()?;
+        answer.recv_timeout(timeout).ok()
     }
 }
 
@@ -176,6 +207,24 @@ struct Cores {
     secs: f64,
 }
 
+/// The sampler thread's running totals, borrowed to summarise them.
+struct Totals<'a> {
+    gpu: &'a GpuInfo,
+    attr: &'a Attributor,
+    cores: &'a Cores,
+    samples: u64,
+    peak_rss: u64,
+    last_t: Instant,
+    cpu0: u64,
+    last_cpu: u64,
+    self_cpu0: u64,
+    last_self_cpu: u64,
+    excluded_self_cpu: u64,
+    util_sum: f64,
+    util_n: u64,
+    gpu_peak: Option<u64>,
+}
+
 impl State {
     fn new(config: SamplerConfig, interval_ms: u64) -> State {
         State {
@@ -188,7 +237,7 @@ impl State {
         }
     }
 
-    fn run(mut self, rx: mpsc::Receiver<()>) -> Resources {
+    fn run(mut self, rx: mpsc::Receiver<Msg>) -> Resources {
         let self_cpu0 = this_thread_cpu_ns().unwrap_or(0);
         let mut gpu = GpuInfo::default();
         let mut backend: Option<Box<dyn GpuBackend>> = None;
@@ -246,12 +295,39 @@ impl State {
             attr.prime(&obs);
         }
 
+        // The running totals as `summary` reads them, at a peek and at the end.
+        macro_rules! totals {
+            () => {
+                Totals {
+                    gpu: &gpu,
+                    attr: &attr,
+                    cores: &cores,
+                    samples,
+                    peak_rss,
+                    last_t,
+                    cpu0,
+                    last_cpu,
+                    self_cpu0,
+                    last_self_cpu,
+                    excluded_self_cpu,
+                    util_sum,
+                    util_n,
+                    gpu_peak,
+                }
+            };
+        }
+
         loop {
             let now = Instant::now();
             let stopping = match rx.recv_timeout(next.saturating_duration_since(now)) {
                 Err(RecvTimeoutError::Timeout) => false,
+                Ok(Msg::Peek(reply)) => {
+                    let _ =
+                        reply.try_send(self.summary(totals!(), hook, timeline.clone().finish()));
+                    continue;
+                }
                 // Stop asked (or the handle dropped): one last sample, then finish.
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => true,
+                Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => true,
             };
             let now = Instant::now();
             while next <= now {
@@ -325,37 +401,48 @@ impl State {
             }
         }
 
-        let wall_ns = last_t.duration_since(self.start).as_nanos() as u64;
-        let process_cpu = last_cpu.saturating_sub(cpu0);
+        self.summary(totals!(), hook, timeline.finish())
+    }
+
+    /// The figures of the run so far, from the sampler's running totals.
+    fn summary(
+        &self,
+        t: Totals<'_>,
+        hook: Option<StageHook>,
+        timeline: Vec<ResourceSample>,
+    ) -> Resources {
+        let mut gpu = t.gpu.clone();
+        let wall_ns = t.last_t.duration_since(self.start).as_nanos() as u64;
+        let process_cpu = t.last_cpu.saturating_sub(t.cpu0);
         // The sampler's own CPU is left out of the shares: they describe the program.
-        let program_cpu = process_cpu.saturating_sub(excluded_self_cpu);
+        let program_cpu = process_cpu.saturating_sub(t.excluded_self_cpu);
         // The process clock and the thread clocks are read a few microseconds apart, so the
         // charged total can exceed the process figure by a hair: shares never exceed 1.
-        let program_cpu = program_cpu.max(attr.charged_cpu_ns());
+        let program_cpu = program_cpu.max(t.attr.charged_cpu_ns());
         let (per_function, per_stage) = {
             let sites = crate::site::registry();
-            attr.finish(
+            t.attr.finish(
                 |id| sites.get(id as usize).map(|s| s.name.to_string()),
                 |id| hook.and_then(|h| (h.name)(id)),
                 program_cpu,
             )
         };
-        if util_n > 0 {
-            gpu.mean_util_percent = Some(util_sum / util_n as f64);
-            gpu.peak_process_mem_bytes = gpu_peak;
+        if t.util_n > 0 {
+            gpu.mean_util_percent = Some(t.util_sum / t.util_n as f64);
+            gpu.peak_process_mem_bytes = t.gpu_peak;
         }
         let attributed: u64 = per_function.iter().map(|f| f.cpu_ns).sum();
         Resources {
             sample_interval_ms: self.interval_ms,
-            samples,
-            timeline: timeline.finish(),
+            samples: t.samples,
+            timeline,
             mean_cpu_percent: if wall_ns > 0 && self.cpu {
                 process_cpu as f64 / wall_ns as f64 * 100.0
             } else {
                 0.0
             },
-            peak_rss_bytes: peak_rss,
-            cpu_per_core_percent: cores.means(),
+            peak_rss_bytes: t.peak_rss,
+            cpu_per_core_percent: t.cores.means(),
             gpu,
             per_function,
             per_stage,
@@ -364,10 +451,10 @@ impl State {
             stage_allocations: Vec::new(),
             program_cpu_ns: program_cpu,
             unattributed_cpu_ns: program_cpu.saturating_sub(attributed),
-            unattributed_mem_growth_bytes: attr.outside_mem_bytes,
+            unattributed_mem_growth_bytes: t.attr.outside_mem_bytes,
             sampler_cpu_ns: this_thread_cpu_ns()
-                .unwrap_or(last_self_cpu)
-                .saturating_sub(self_cpu0),
+                .unwrap_or(t.last_self_cpu)
+                .saturating_sub(t.self_cpu0),
             sampler_error: None,
         }
     }

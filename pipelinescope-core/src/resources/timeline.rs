@@ -12,7 +12,7 @@ use crate::profile::ResourceSample;
 pub const MAX_POINTS: usize = 2_000;
 
 /// A downsampling timeline.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Timeline {
     points: Vec<ResourceSample>,
     cap: usize,

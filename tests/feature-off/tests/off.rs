@@ -161,6 +161,74 @@ async fn async_app_main() -> u32 {
     8
 }
 
+/// Generates a function inside the profiled module.
+macro_rules! make_fn {
+    ($name:ident) => {
+        pub fn $name() -> u32 {
+            7
+        }
+    };
+}
+
+/// A whole module: without the feature it compiles as written, its markers removed (they would
+/// not even resolve here, since nothing in the module imports `profile`).
+#[profile(name = "stages")]
+mod pipeline {
+    pub fn parse(s: &str) -> Option<u32> {
+        s.parse().ok()
+    }
+
+    #[profile(skip)]
+    pub fn skipped() -> u32 {
+        9
+    }
+
+    #[pipelinescope::profile(name = "custom")]
+    pub fn named() -> u32 {
+        3
+    }
+
+    pub const fn constant() -> u32 {
+        5
+    }
+
+    make_fn!(generated);
+
+    pub struct Reader {
+        pub n: u32,
+    }
+
+    #[profile(skip)]
+    impl Reader {
+        pub fn get(&self) -> u32 {
+            self.n
+        }
+        #[profile]
+        pub fn set(&mut self, n: u32) {
+            self.n = n;
+        }
+    }
+
+    pub trait Source {
+        fn pull(&self) -> u32;
+        fn twice(&self) -> u32 {
+            self.pull() * 2
+        }
+    }
+
+    impl Source for Reader {
+        fn pull(&self) -> u32 {
+            self.n
+        }
+    }
+
+    pub mod io {
+        pub async fn open(path: &str) -> usize {
+            path.len()
+        }
+    }
+}
+
 /// Polls a future that never waits on anything external to completion.
 fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
@@ -211,4 +279,19 @@ fn every_form_behaves_as_written_and_nothing_is_recorded() {
     assert!(p.functions.is_empty(), "{:?}", p.functions);
     assert!(p.threads.is_empty());
     assert!(p.call_tree.nodes.len() <= 1);
+}
+
+#[test]
+fn a_profiled_module_behaves_as_written_and_nothing_is_recorded() {
+    use pipeline::Source;
+    assert_eq!(pipeline::parse("4"), Some(4));
+    assert_eq!(pipeline::skipped(), 9);
+    assert_eq!(pipeline::named(), 3);
+    assert_eq!(pipeline::constant(), 5);
+    assert_eq!(pipeline::generated(), 7);
+    let mut r = pipeline::Reader { n: 1 };
+    r.set(2);
+    assert_eq!((r.get(), r.pull(), r.twice()), (2, 2, 4));
+    assert_eq!(block_on(pipeline::io::open("a.csv")), 5);
+    assert!(pipelinescope::snapshot().functions.is_empty());
 }

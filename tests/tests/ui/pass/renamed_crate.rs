@@ -28,9 +28,16 @@ impl Unit {
     }
 }
 
+#[ps_renamed::profile(crate = ::ps_renamed)]
+mod renamed_module {
+    pub fn inner() -> u32 {
+        5
+    }
+}
+
 #[ps_renamed::main(crate = ps_renamed)]
 fn main() {
-    assert_eq!(through_rename() + Unit.method(), 4);
+    assert_eq!(through_rename() + Unit.method() + renamed_module::inner(), 9);
     let _ = through_module();
     let names: Vec<String> = ps_renamed::snapshot()
         .functions
@@ -39,4 +46,5 @@ fn main() {
         .collect();
     assert!(names.iter().any(|n| n == "through_rename"));
     assert!(names.iter().any(|n| n == "Unit::method"));
+    assert!(names.iter().any(|n| n == "renamed_module::inner"));
 }

@@ -1,9 +1,8 @@
 use pipelinescope::profile;
 
 #[profile]
-mod stages {
-    pub fn load() {}
-}
+#[path = "files/stages.rs"]
+mod stages;
 
 fn main() {
     stages::load();

@@ -1,0 +1,10 @@
+use pipelinescope::profile;
+
+#[profile(verbose = true)]
+mod stages {
+    pub fn load() {}
+}
+
+fn main() {
+    stages::load();
+}
