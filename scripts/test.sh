@@ -6,8 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== tests, profiling on (all packages but the feature-off one)"
-cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinescope-bench \
-    --exclude pipelinescope-drop-in
+cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinescope-bench
 
 echo "== figures against the truth, optimised as profiled programs are"
 cargo test --release -p pipelinescope-tests --test accuracy --test compensation_switches \
@@ -23,8 +22,9 @@ cargo test -p pipelinescope --doc
 
 echo "== drop-in: user code that leans on type inference, probes on and off, each on its own"
 scripts/check-dependencies.sh
-cargo test -p pipelinescope-drop-in
-cargo test -p pipelinescope-drop-in --features enable
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}" cargo test --manifest-path tests/drop-in/Cargo.toml
+CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}" cargo test --manifest-path tests/drop-in/Cargo.toml \
+    --features enable
 
 echo "== benchmarks, one quick pass each"
 cargo test -p pipelinescope-bench --benches

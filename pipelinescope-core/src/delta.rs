@@ -219,6 +219,8 @@ impl Profile {
             s.downstream_wait_ns = s.downstream_wait_ns.saturating_sub(b.downstream_wait_ns);
             s.exhausted = s.exhausted.saturating_sub(b.exhausted);
             s.dropped_early = s.dropped_early.saturating_sub(b.dropped_early);
+            s.active_ns = s.active_ns.saturating_sub(b.active_ns);
+            s.call_ns = s.call_ns.saturating_sub(b.call_ns);
         }
         out.stages
             .retain(|s| s.invocations > 0 || s.records_in > 0 || s.records_out > 0);
@@ -235,6 +237,7 @@ impl Profile {
             e.records = e.records.saturating_sub(b);
         }
         out.pipeline_edges.retain(|e| e.records > 0);
+        crate::stage::hold_profile(&mut out.stages, &out.pipeline_edges);
 
         out.prune_idle_functions();
         out.meta.total_calls = out.functions.iter().map(|f| f.calls).sum();
@@ -408,5 +411,60 @@ mod tests {
         fit_count(&mut h, 10);
         assert_eq!(h.count(), 10);
         assert_eq!(h.buckets, vec![(10, 5), (30, 5)]);
+    }
+
+    /// Two lazy stages, `src` feeding `sink`, at two snapshots. Each snapshot was held on its
+    /// own (own + upstream within active time), but the figures that grew between them did not
+    /// grow in step: the difference alone would give own times adding up to more than the time
+    /// the stages were active in between.
+    #[test]
+    fn a_difference_of_snapshots_is_held_to_the_active_time_between_them() {
+        let stage = |name: &str, order: u32, own: u64, up: u64, active: u64| StageStats {
+            name: name.into(),
+            order,
+            invocations: active / 10_000,
+            records_in: active / 100,
+            records_out: active / 100,
+            own_ns: own,
+            upstream_ns: up,
+            active_ns: active,
+            ..StageStats::default()
+        };
+        let edge = |records: u64| PipelineEdge {
+            from: "src".into(),
+            to: "sink".into(),
+            records,
+        };
+        let base = Profile {
+            stages: vec![
+                stage("src", 0, 9_000, 0, 10_000),
+                stage("sink", 1, 1_000, 9_000, 10_000),
+            ],
+            pipeline_edges: vec![edge(100)],
+            ..Profile::default()
+        };
+        let now = Profile {
+            stages: vec![
+                stage("src", 0, 9_000 + 7_000, 0, 20_000),
+                stage("sink", 1, 1_000 + 6_000, 9_000 + 2_000, 20_000),
+            ],
+            pipeline_edges: vec![edge(200)],
+            ..Profile::default()
+        };
+        let d = now.since(&base);
+        let own: u64 = d.stages.iter().map(|s| s.own_ns).sum();
+        // 7,000 + 6,000 grew in 10,000 ns of active time.
+        assert!(own <= 10_000, "{own}");
+        let sink = d.stages.iter().find(|s| s.name == "sink").unwrap();
+        assert!(sink.own_ns + sink.upstream_ns <= 10_000);
+        // The producer is held to what its consumer spent pulling from it.
+        let src = d.stages.iter().find(|s| s.name == "src").unwrap();
+        assert!(
+            src.own_ns <= sink.upstream_ns,
+            "{} <= {}",
+            src.own_ns,
+            sink.upstream_ns
+        );
+        assert_eq!(sink.records_out, 100);
     }
 }

@@ -357,6 +357,15 @@ pub struct StageStats {
     pub amdahl_if_free: f64,
     /// Whole-run speedup if this stage were twice as fast: 1 / (1 - p/2).
     pub amdahl_if_2x: f64,
+    /// Time the stage's iterators were active (from the first call to the last, or the drop),
+    /// less what timing them cost; 0 for an eager stage. Their own and upstream time are held
+    /// to it.
+    #[serde(default)]
+    pub active_ns: u64,
+    /// Part of `own_ns` spent in the stage function's call itself (an eager stage's work, or
+    /// making a lazy stage's iterators), outside its iterators.
+    #[serde(default)]
+    pub call_ns: u64,
 }
 
 /// How a stage moves records.

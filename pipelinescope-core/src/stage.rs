@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 mod bounds;
 mod calibrate;
+pub(crate) use bounds::hold_profile;
 mod lazy;
 pub use calibrate::{PathCosts, StageCalibration, calibration};
 pub use lazy::{MAX_GAP, StageInput, StageIter, StageLink, TIMING_BUDGET};
@@ -860,6 +861,8 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             first_record_ns: ns(a.first_ticks).checked_div(a.first_count).unwrap_or(0),
             exhausted: a.exhausted,
             dropped_early: a.dropped,
+            active_ns: extents.last().map_or(0, |e| e.active_ns),
+            call_ns: ns(a.call_ticks),
             ..StageStats::default()
         });
     }

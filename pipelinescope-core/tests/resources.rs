@@ -264,7 +264,9 @@ fn a_peek_gives_the_figures_so_far_and_the_run_goes_on() {
             std::hint::black_box(0u64);
         }
     }
-    let early = peeker.peek(Duration::from_secs(1)).expect("the sampler answers");
+    let early = peeker
+        .peek(Duration::from_secs(1))
+        .expect("the sampler answers");
     assert!(early.samples >= 3, "{}", early.samples);
     assert_eq!(early.timeline.len() as u64, early.samples);
     assert!(early.gpu.available);
@@ -273,7 +275,12 @@ fn a_peek_gives_the_figures_so_far_and_the_run_goes_on() {
     std::thread::sleep(Duration::from_millis(40));
     let r = s.stop();
     // The peek took no sample of its own and stopped nothing: the run kept sampling.
-    assert!(r.samples > early.samples, "{} > {}", r.samples, early.samples);
+    assert!(
+        r.samples > early.samples,
+        "{} > {}",
+        r.samples,
+        early.samples
+    );
     assert!(r.run_summary.is_some());
     // A stopped sampler answers no more.
     assert!(peeker.peek(Duration::from_millis(100)).is_none());

@@ -344,6 +344,8 @@ fn merge_stages(inputs: &[(String, Profile)], wall_ns: u64) -> Vec<StageStats> {
                 first_record_ns,
                 exhausted: sum(|s| s.exhausted),
                 dropped_early: sum(|s| s.dropped_early),
+                active_ns: sum(|s| s.active_ns),
+                call_ns: sum(|s| s.call_ns),
                 ..Default::default()
             }
         })

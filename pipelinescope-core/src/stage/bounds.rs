@@ -10,8 +10,39 @@
 //! upstream time. Own times then add up to no more than the last stage's active time, which is
 //! within the run. A stage held so keeps the proportion of its own and upstream time.
 
-use crate::profile::StageStats;
+use crate::profile::{PipelineEdge, StageStats};
 use std::collections::HashMap;
+
+/// Holds the stages of a profile made otherwise than from the recorder (the difference of two
+/// snapshots: a run of a process that recorded before it) to the same bounds, from the active
+/// and call times and the edges the profile carries. The difference of two held figures is not
+/// held itself: without this, a run's own times could add up to more than the run's time.
+pub(crate) fn hold_profile(stages: &mut [StageStats], edges: &[PipelineEdge]) {
+    let extents: Vec<Extent> = stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| Extent {
+            id: i as u32 + 1,
+            call_ns: s.call_ns.min(s.own_ns),
+            active_ns: s.active_ns,
+        })
+        .collect();
+    let id: HashMap<&str, u32> = stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i as u32 + 1))
+        .collect();
+    let edges: HashMap<(u32, u32), u64> = edges
+        .iter()
+        .filter_map(|e| {
+            Some((
+                (*id.get(e.from.as_str())?, *id.get(e.to.as_str())?),
+                e.records,
+            ))
+        })
+        .collect();
+    hold(stages, &extents, &edges);
+}
 
 /// What [`hold`] needs of a stage besides its [`StageStats`]: the part of its own time that
 /// is not its iterators' (eager calls, making the iterators), and its iterators' active time

@@ -150,6 +150,8 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
             is_bottleneck: i == 3,
             amdahl_if_free: 1.0 / (1.0 - p.min(0.99)),
             amdahl_if_2x: 1.0 / (1.0 - p.min(0.99) / 2.0),
+            active_ns: 0,
+            call_ns: 0,
         });
         if i > 0 {
             edges.push(PipelineEdge {
