@@ -258,23 +258,28 @@ pub fn diff(prev: Option<&Profile>, cur: &Profile) -> Frame {
         })
         .collect();
 
-    // Stages are subtracted here rather than taken from `delta`, which leaves out stages that
-    // took in and handed out nothing: a stage busy on a slow record still has own time.
+    // Stages come from `delta`, whose own times are held to the time the stages were active
+    // between the snapshots. It leaves out stages that took in and handed out nothing, though a
+    // stage busy on a slow record still has own time: those are subtracted here.
+    let held: HashMap<&str, &StageStats> =
+        delta.stages.iter().map(|s| (s.name.as_str(), s)).collect();
     let stages_before: HashMap<&str, &StageStats> =
         base.stages.iter().map(|s| (s.name.as_str(), s)).collect();
     let stage_delta: HashMap<&str, (u64, u64, u64)> = cur
         .stages
         .iter()
         .map(|s| {
-            let d = match stages_before.get(s.name.as_str()) {
-                Some(b) => (
+            let name = s.name.as_str();
+            let d = match (held.get(name), stages_before.get(name)) {
+                (Some(d), _) => (d.records_in, d.records_out, d.own_ns),
+                (None, Some(b)) => (
                     s.records_in.saturating_sub(b.records_in),
                     s.records_out.saturating_sub(b.records_out),
                     s.own_ns.saturating_sub(b.own_ns),
                 ),
-                None => (s.records_in, s.records_out, s.own_ns),
+                (None, None) => (s.records_in, s.records_out, s.own_ns),
             };
-            (s.name.as_str(), d)
+            (name, d)
         })
         .collect();
     let total_own: u64 = stage_delta.values().map(|v| v.2).sum();

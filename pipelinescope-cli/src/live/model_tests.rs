@@ -293,3 +293,51 @@ fn calls_without_histogram_entries_have_no_p99() {
     assert_eq!(r.calls_per_s, 3.0);
     assert_eq!(r.p99_ns, None);
 }
+
+#[test]
+fn stage_own_times_are_the_held_ones_of_the_interval() {
+    use pipelinescope_core::profile::{PipelineEdge, StageStats};
+    // src feeds sink; between the snapshots the raw own times grew by 7,000 and 6,000 ns in
+    // 10,000 ns of active time, more than the time that passed: `since` holds them.
+    let st = |name: &str, order: u32, own: u64, up: u64, active: u64| StageStats {
+        name: name.into(),
+        order,
+        invocations: active / 10_000,
+        records_in: active / 100,
+        records_out: active / 100,
+        own_ns: own,
+        upstream_ns: up,
+        active_ns: active,
+        ..StageStats::default()
+    };
+    let edge = |records| PipelineEdge {
+        from: "src".into(),
+        to: "sink".into(),
+        records,
+    };
+    let mut a = snapshot(
+        1_000_000,
+        vec![],
+        vec![
+            st("src", 0, 9_000, 0, 10_000),
+            st("sink", 1, 1_000, 9_000, 10_000),
+        ],
+    );
+    a.pipeline_edges = vec![edge(100)];
+    let mut b = snapshot(
+        2_000_000,
+        vec![],
+        vec![
+            st("src", 0, 16_000, 0, 20_000),
+            st("sink", 1, 7_000, 11_000, 20_000),
+        ],
+    );
+    b.pipeline_edges = vec![edge(200)];
+    let held = b.since(&a);
+    let own = |n: &str| held.stages.iter().find(|s| s.name == n).unwrap().own_ns as f64;
+    let f = diff(Some(&a), &b);
+    let share = stage(&f, "src").own_share;
+    assert_eq!(share, own("src") / (own("src") + own("sink")));
+    assert!(share < 7_000.0 / 13_000.0, "{share}");
+    assert_eq!(stage(&f, "sink").out_per_s, 100.0 * 1e9 / 1_000_000.0);
+}
