@@ -208,8 +208,14 @@ impl TerminalGuard {
         std::panic::set_hook(Box::new(move |info| {
             restore_terminal();
             previous(info);
+            // The view cannot go on without its terminal or its fetch thread: end the process
+            // rather than leave the main loop drawing on a restored screen.
+            if std::thread::current().name() != Some("main") {
+                std::process::exit(101);
+            }
         }));
         terminal::enable_raw_mode()?;
+        TERMINAL_TAKEN.store(true, Ordering::SeqCst);
         let guard_on_error = |e: std::io::Error| {
             restore_terminal();
             e
@@ -227,8 +233,16 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Leaves raw mode and the alternate screen and shows the cursor; harmless when already done.
+/// Whether the terminal is in raw mode on the alternate screen.
+static TERMINAL_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Leaves raw mode and the alternate screen and shows the cursor, once: a panic restores from
+/// its hook and again from the guard's drop while unwinding, and leaving the alternate screen a
+/// second time would move the cursor back over the panic message.
 fn restore_terminal() {
+    if !TERMINAL_TAKEN.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = terminal::disable_raw_mode();
     let _ = execute!(
         std::io::stdout(),
