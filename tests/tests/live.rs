@@ -387,3 +387,60 @@ fn query(prom: &SocketAddr, query: &str, done: impl Fn(f64) -> bool, server: &mu
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// The `pipelinescope` command of this workspace, built now (a no-op when it is up to date) so
+/// that an older build in the target directory is never the one tested.
+fn cli() -> PathBuf {
+    let dir = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent()?.parent().map(Path::to_path_buf))
+        .expect("the test binary's target directory");
+    let bin = dir.join(format!("pipelinescope{}", std::env::consts::EXE_SUFFIX));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args([
+        "build",
+        "-q",
+        "-p",
+        "pipelinescope-cli",
+        "--bin",
+        "pipelinescope",
+    ]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let ok = build.status().is_ok_and(|s| s.success());
+    assert!(ok && bin.is_file(), "cannot build {}", bin.display());
+    bin
+}
+
+#[test]
+fn pipelinescope_live_once_shows_the_running_program() {
+    // Built first: the program waits for the test for 30 s at most.
+    let bin = cli();
+    let out = temp_dir("cli");
+    let child = spawn(&out, Some("127.0.0.1:0"), 0);
+    let addr = wait_addr(&out);
+    // By address, and by run directory (its live.addr), one interval apart.
+    let run_dir = std::fs::read_dir(&out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("live.addr").is_file())
+        .unwrap();
+    for target in [addr.to_string(), run_dir.display().to_string()] {
+        let o = Command::new(&bin)
+            .args(["live", &target, "--once", "--interval", "0.3"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{target}: {o:?}");
+        assert!(text.contains("step"), "{text}");
+        assert!(text.contains("idle_tick"), "{text}");
+        assert!(text.contains("evens"), "{text}");
+        assert!(text.contains("ticks"), "{text}");
+        assert!(!text.contains('\x1b'), "plain text: {text}");
+    }
+    release(&out);
+    assert!(finish(child).status.success());
+}
