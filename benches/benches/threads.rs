@@ -82,7 +82,9 @@ fn main() {
     let (ms_after, p) = snapshot_ms();
     let calls = p.function("short_lived_work").map_or(0, |f| f.calls);
     let json = serde_json::to_vec(&p).map_or(0, |v| v.len());
-    println!("threads: {THREADS} exited threads after a warm-up of {WARMUP}, {BATCH} at a time ({spawn_s:.2} s)");
+    println!(
+        "threads: {THREADS} exited threads after a warm-up of {WARMUP}, {BATCH} at a time ({spawn_s:.2} s)"
+    );
     println!(
         "resident memory: {:.1} MB -> {:.1} MB, {:.0} bytes per exited thread",
         rss_before as f64 / 1e6,
