@@ -21,16 +21,19 @@ pub fn collect(wall_ns: u64) -> Profile {
     // Each thread is either live or exited here, never both nor neither.
     let (threads, exited) = registered();
     let scale = ns_per_tick();
-    let mut all = exited
-        .as_ref()
-        .map_or_else(Merged::default, |e| e.merged.clone());
+    // A copy, letting go of the shared aggregate at once: a thread exiting meanwhile then folds
+    // into it in place rather than into a copy of its own.
+    let (mut all, exited_row) = match exited {
+        Some(e) => (e.merged.clone(), Some(e.row())),
+        None => (Merged::default(), None),
+    };
     let mut thread_rows = Vec::with_capacity(threads.len() + 1);
     for td in &threads {
         thread_rows.push(all.add_thread(td, scale));
     }
     // Live threads' recorders may be freed once the snapshot lets go.
     drop(threads);
-    thread_rows.extend(exited.map(|e| e.row()));
+    thread_rows.extend(exited_row);
     let Merged {
         accs,
         nodes: merged,

@@ -194,3 +194,58 @@ impl Acc {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::profile::StageKind;
+    use crate::stage::{StageSite, call, collect};
+    use std::sync::Barrier;
+
+    static EXITING: StageSite = StageSite::new("exiting_eager", "t", "f", 1, StageKind::Eager);
+
+    fn invocations() -> (u64, u64) {
+        let (stages, _) = collect(1);
+        stages
+            .iter()
+            .find(|s| s.name == "exiting_eager")
+            .map_or((0, 0), |s| (s.invocations, s.records_out))
+    }
+
+    /// As the function recorder's test: stage figures of threads exiting while snapshots are
+    /// taken are counted once.
+    #[test]
+    fn no_thread_is_lost_or_counted_twice_while_threads_exit() {
+        const ROUNDS: u64 = 30;
+        const THREADS: u64 = 6;
+        const CALLS: u64 = 50;
+        let mut expected = 0;
+        for _ in 0..ROUNDS {
+            let done = Barrier::new(THREADS as usize + 1);
+            std::thread::scope(|s| {
+                let workers: Vec<_> = (0..THREADS)
+                    .map(|_| {
+                        s.spawn(|| {
+                            for _ in 0..CALLS {
+                                call(&EXITING, 3).finish(&[1u8, 2]);
+                            }
+                            done.wait();
+                        })
+                    })
+                    .collect();
+                done.wait();
+                expected += THREADS * CALLS;
+                loop {
+                    let all_gone = workers.iter().all(|w| w.is_finished());
+                    assert_eq!(invocations(), (expected, 2 * expected));
+                    if all_gone {
+                        break;
+                    }
+                }
+                for w in workers {
+                    w.join().expect("worker");
+                }
+            });
+        }
+        assert_eq!(invocations(), (expected, 2 * expected));
+    }
+}
