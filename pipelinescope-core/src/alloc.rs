@@ -23,7 +23,7 @@
 //! functions"), which exists from the start.
 
 use crate::profile::AllocationStats;
-use crate::recorder::{ThreadData, all_threads, current_thread};
+use crate::recorder::{ThreadData, current_thread, registered};
 use crate::segvec::SegVec;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -82,6 +82,74 @@ pub(crate) struct ThreadAlloc {
     peak: AtomicI64,
     /// Nesting depth of [`Quiet`] guards: while non-zero, nothing is counted.
     quiet: AtomicU32,
+}
+
+impl AllocSlot {
+    /// `[allocations, bytes allocated, bytes freed, peak]`.
+    fn figures(&self) -> [u64; 4] {
+        [
+            self.allocations.load(Relaxed),
+            self.bytes_allocated.load(Relaxed),
+            self.bytes_freed.load(Relaxed),
+            self.peak_increment.load(Relaxed),
+        ]
+    }
+}
+
+/// The allocation figures of threads that have exited, per site and per stage id:
+/// `[allocations, bytes allocated, bytes freed, peak]`. Merged as a snapshot merges threads:
+/// a function's peak is the highest of any thread's, a stage's the sum of its threads'.
+#[derive(Clone, Default)]
+pub(crate) struct AllocTotals {
+    pub(crate) sites: Vec<[u64; 4]>,
+    pub(crate) stages: Vec<[u64; 4]>,
+}
+
+impl AllocTotals {
+    /// Adds an exiting thread's counters.
+    pub(crate) fn add_thread(&mut self, a: &ThreadAlloc) {
+        let sites = crate::site::registry().len();
+        let stages = (1..)
+            .find(|&id| crate::stage::stage_name(id).is_none())
+            .unwrap_or(1) as usize;
+        fold(&mut self.sites, sites, |i| a.slots.get(i), false);
+        fold(&mut self.stages, stages, |i| a.stage_slots.get(i), true);
+    }
+
+    /// Adds another aggregate.
+    pub(crate) fn absorb(&mut self, o: &AllocTotals) {
+        merge(&mut self.sites, &o.sites, false);
+        merge(&mut self.stages, &o.stages, true);
+    }
+}
+
+/// Adds the slots `0..n` that `get` finds into `into`; peaks summed or the highest kept.
+fn fold<'a>(
+    into: &mut Vec<[u64; 4]>,
+    n: usize,
+    get: impl Fn(usize) -> Option<&'a AllocSlot>,
+    sum_peaks: bool,
+) {
+    let found: Vec<[u64; 4]> = (0..n)
+        .map(|i| get(i).map_or([0; 4], AllocSlot::figures))
+        .collect();
+    merge(into, &found, sum_peaks);
+}
+
+fn merge(into: &mut Vec<[u64; 4]>, from: &[[u64; 4]], sum_peaks: bool) {
+    if into.len() < from.len() {
+        into.resize(from.len(), [0; 4]);
+    }
+    for (a, b) in into.iter_mut().zip(from) {
+        a[0] += b[0];
+        a[1] += b[1];
+        a[2] += b[2];
+        a[3] = if sum_peaks {
+            a[3] + b[3]
+        } else {
+            a[3].max(b[3])
+        };
+    }
 }
 
 /// While alive, the owning thread's allocations are not counted (the profiler's own).
@@ -311,6 +379,8 @@ pub fn collect() -> Vec<AllocationStats> {
 /// not freed itself (summed over threads: an upper bound when threads peak at different times).
 pub fn collect_stages() -> Vec<AllocationStats> {
     untracked(|| {
+        // Each thread is either live or exited here, never both nor neither.
+        let (threads, exited) = registered();
         let mut rows: Vec<AllocationStats> = Vec::new();
         let mut id = 1u32;
         while let Some(name) = crate::stage::stage_name(id) {
@@ -318,13 +388,22 @@ pub fn collect_stages() -> Vec<AllocationStats> {
                 name: name.to_string(),
                 ..AllocationStats::default()
             };
-            for td in all_threads() {
+            let mut add = |f: [u64; 4]| {
+                row.allocations += f[0];
+                row.bytes_allocated += f[1];
+                row.bytes_freed += f[2];
+                // Threads hold their memory at the same time at worst: sum their peaks.
+                row.peak_live_bytes += f[3];
+            };
+            if let Some(f) = exited
+                .as_ref()
+                .and_then(|e| e.alloc.stages.get(id as usize))
+            {
+                add(*f);
+            }
+            for td in &threads {
                 if let Some(s) = td.alloc.stage_slots.get(id as usize) {
-                    row.allocations += s.allocations.load(Relaxed);
-                    row.bytes_allocated += s.bytes_allocated.load(Relaxed);
-                    row.bytes_freed += s.bytes_freed.load(Relaxed);
-                    // Threads hold their memory at the same time at worst: sum their peaks.
-                    row.peak_live_bytes += s.peak_increment.load(Relaxed);
+                    add(s.figures());
                 }
             }
             row.net_retained_bytes = row.bytes_allocated as i64 - row.bytes_freed as i64;
@@ -351,15 +430,24 @@ fn collect_inner() -> Vec<AllocationStats> {
             ..AllocationStats::default()
         })
         .collect();
-    for td in all_threads() {
+    // Each thread is either live or exited here, never both nor neither.
+    let (threads, exited) = registered();
+    let add = |row: &mut AllocationStats, f: [u64; 4]| {
+        row.allocations += f[0];
+        row.bytes_allocated += f[1];
+        row.bytes_freed += f[2];
+        row.peak_live_bytes = row.peak_live_bytes.max(f[3]);
+    };
+    if let Some(e) = &exited {
+        for (row, f) in rows.iter_mut().zip(&e.alloc.sites).skip(1) {
+            add(row, *f);
+        }
+    }
+    for td in &threads {
         for (id, row) in rows.iter_mut().enumerate().skip(1) {
-            let Some(s) = td.alloc.slots.get(id) else {
-                continue;
-            };
-            row.allocations += s.allocations.load(Relaxed);
-            row.bytes_allocated += s.bytes_allocated.load(Relaxed);
-            row.bytes_freed += s.bytes_freed.load(Relaxed);
-            row.peak_live_bytes = row.peak_live_bytes.max(s.peak_increment.load(Relaxed));
+            if let Some(s) = td.alloc.slots.get(id) {
+                add(row, s.figures());
+            }
         }
     }
     let mut rows: Vec<AllocationStats> = rows

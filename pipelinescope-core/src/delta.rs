@@ -5,7 +5,9 @@
 //! thread's counters are written by that thread alone), so a run takes a snapshot when it starts
 //! and subtracts it from the one it takes when it ends. Counts, times and histogram buckets
 //! subtract exactly; functions, call paths, threads, stages and edges are matched by identity.
-//! A call that began before the run started and ended during it is counted whole.
+//! A call that began before the run started and ended during it is counted whole. A thread
+//! that exits moves its figures from its own row into the exited threads' row: what its own
+//! row held at the start is taken off that row, so nothing is reported twice.
 
 use crate::profile::*;
 use std::collections::HashMap;
@@ -181,11 +183,31 @@ impl Profile {
         // Threads.
         let before_threads: HashMap<u32, &ThreadStats> =
             base.threads.iter().map(|t| (t.index, t)).collect();
+        // Threads live in `base` and gone since have exited: what they had done by then, on
+        // their own rows in `base`, is in the exited threads' row now.
+        let now: std::collections::HashSet<u32> = self.threads.iter().map(|t| t.index).collect();
+        let exited_since = base
+            .threads
+            .iter()
+            .filter(|t| !t.is_exited_threads() && !now.contains(&t.index));
+        let mut moved = ThreadStats::default();
+        for t in exited_since {
+            moved.calls += t.calls;
+            moved.root_ns += t.root_ns;
+            moved.self_ns += t.self_ns;
+        }
         for t in &mut out.threads {
             if let Some(b) = before_threads.get(&t.index) {
                 t.calls = t.calls.saturating_sub(b.calls);
                 t.root_ns = t.root_ns.saturating_sub(b.root_ns);
                 t.self_ns = t.self_ns.saturating_sub(b.self_ns);
+                t.exited_threads = t.exited_threads.saturating_sub(b.exited_threads);
+            }
+            if t.is_exited_threads() {
+                t.calls = t.calls.saturating_sub(moved.calls);
+                t.root_ns = t.root_ns.saturating_sub(moved.root_ns);
+                t.self_ns = t.self_ns.saturating_sub(moved.self_ns);
+                t.name = exited_threads_name(t.exited_threads);
             }
         }
         out.threads.retain(|t| t.calls > 0);

@@ -21,7 +21,8 @@ pub struct Profile {
     pub functions: Vec<FunctionStats>,
     /// The calling-context tree, merged over all threads by call path.
     pub call_tree: CallTree,
-    /// One row per thread that ran instrumented code.
+    /// One row per live thread that ran instrumented code, then one row for every thread that
+    /// has exited (see [`ThreadStats::exited_threads`]).
     pub threads: Vec<ThreadStats>,
     /// Pipeline stages (`#[stage]`), in pipeline order.
     #[serde(default)]
@@ -273,13 +274,20 @@ pub struct CallNode {
 }
 
 /// Per-thread totals.
+///
+/// A thread's own row lasts while the thread lives: when it exits its figures are folded into
+/// one row for all exited threads (index [`EXITED_THREADS_INDEX`], named
+/// `exited threads (N)`, `exited_threads` = N) and its memory is freed. Functions, call paths
+/// and stages count every thread's calls either way.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ThreadStats {
-    /// Order in which the thread first ran instrumented code.
+    /// Order in which the thread first ran instrumented code ([`EXITED_THREADS_INDEX`] for the
+    /// row of the exited threads).
     pub index: u32,
     /// Thread name, if it had one.
     pub name: String,
-    /// Whether the thread had exited by the time of the snapshot.
+    /// Whether the thread had exited by the time of the snapshot (a live thread's row reads
+    /// true only while it is exiting; the exited threads' row always).
     pub finished: bool,
     /// Calls made on this thread.
     pub calls: u64,
@@ -287,6 +295,26 @@ pub struct ThreadStats {
     pub root_ns: u64,
     /// Sum of self time over all functions on this thread (equals `root_ns`).
     pub self_ns: u64,
+    /// On the row of the exited threads: how many threads it stands for (its figures are their
+    /// sums); 0 on a thread's own row.
+    #[serde(default)]
+    pub exited_threads: u64,
+}
+
+/// [`ThreadStats::index`] of the row that stands for every thread that has exited.
+pub const EXITED_THREADS_INDEX: u32 = u32::MAX;
+
+/// The name of the row of `n` exited threads.
+pub fn exited_threads_name(n: u64) -> String {
+    format!("exited threads ({n})")
+}
+
+impl ThreadStats {
+    /// Whether this is a row of exited threads rather than one thread's (in a merged profile,
+    /// each input's row of exited threads keeps its count but gets a new index).
+    pub fn is_exited_threads(&self) -> bool {
+        self.index == EXITED_THREADS_INDEX || self.exited_threads > 0
+    }
 }
 
 /// Figures of one pipeline stage (`#[stage]`), merged over every invocation and thread.

@@ -2,100 +2,43 @@
 //!
 //! Runs on the caller's thread, never stops the threads it reads: each figure is an atomic that
 //! its owner writes, so a snapshot taken while calls are in flight sees every finished call of
-//! every thread (live, pooled or exited); calls still open are not counted yet.
+//! every thread (live, pooled or exited); calls still open are not counted yet. Threads that
+//! have exited were folded into one aggregate as they exited (`recorder::exited`): the snapshot
+//! starts from it, so its cost does not grow with the threads that came and went.
+
+mod merge;
 
 use crate::clock::{ns_per_tick, ticks_to_ns};
 use crate::profile::*;
-use crate::recorder::{ThreadData, all_threads};
+use crate::recorder::registered;
 use crate::site::{Site, SiteKind, registry};
+pub(crate) use merge::Merged;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering::*;
-
-/// Per-site accumulator while merging threads. Times in ticks, as estimated over every call.
-struct SiteAcc {
-    hist: hdrhistogram::Histogram<u64>,
-    min: u64,
-    max: u64,
-    /// Weighted sum of the timed calls' compensated inclusive times.
-    sum_ticks: f64,
-    /// Sum of the timed calls' weights: the calls `sum_ticks` stands for.
-    weight: u64,
-    polls: u64,
-    busy_ticks: u64,
-    cancelled: u64,
-    calls: u64,
-    timed: u64,
-    panics: u64,
-    cum_ticks: f64,
-    self_ticks: f64,
-    raw_cum_ticks: f64,
-    raw_self_ticks: f64,
-}
-
-impl SiteAcc {
-    fn new() -> Self {
-        SiteAcc {
-            hist: hdrhistogram::Histogram::new(2).expect("2 significant digits is valid"),
-            min: u64::MAX,
-            max: 0,
-            sum_ticks: 0.0,
-            weight: 0,
-            polls: 0,
-            busy_ticks: 0,
-            cancelled: 0,
-            calls: 0,
-            timed: 0,
-            panics: 0,
-            cum_ticks: 0.0,
-            self_ticks: 0.0,
-            raw_cum_ticks: 0.0,
-            raw_self_ticks: 0.0,
-        }
-    }
-}
-
-#[derive(Default)]
-struct MergedNode {
-    site: u32,
-    parent: u32,
-    children: Vec<u32>,
-    calls: u64,
-    cum_ticks: f64,
-    self_ticks: f64,
-    panics: u64,
-}
-
-/// One call path's figures on one thread, estimated over all its calls, in ticks.
-#[derive(Default, Clone, Copy)]
-struct NodeEstimate {
-    calls: u64,
-    timed: u64,
-    /// Calls not yet covered by a timed call's weight (after the last timed call).
-    pending: u64,
-    cum: f64,
-    self_: f64,
-    raw_cum: f64,
-    raw_self: f64,
-}
-
-/// A two's-complement fixed-point amount, in ticks.
-fn ticks(fp: u64) -> f64 {
-    fp as i64 as f64 / f64::from(1u32 << crate::calibrate::FP)
-}
 
 /// Reads every thread's figures. `wall_ns` is the run's wall time so far (for shares).
 pub fn collect(wall_ns: u64) -> Profile {
     let sites: Vec<&'static Site> = registry().clone();
-    let threads = all_threads();
+    // Each thread is either live or exited here, never both nor neither.
+    let (threads, exited) = registered();
     let scale = ns_per_tick();
-    let mut accs: HashMap<u32, SiteAcc> = HashMap::new();
-    let mut merged: Vec<MergedNode> = vec![MergedNode::default()];
-    let mut by_path: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut thread_rows = Vec::new();
-
+    // A copy, letting go of the shared aggregate at once: a thread exiting meanwhile then folds
+    // into it in place rather than into a copy of its own.
+    let (mut all, exited_row) = match exited {
+        Some(e) => (e.merged.clone(), Some(e.row())),
+        None => (Merged::default(), None),
+    };
+    let mut thread_rows = Vec::with_capacity(threads.len() + 1);
     for td in &threads {
-        thread_rows.push(read_thread(td, &mut accs, &mut merged, &mut by_path, scale));
+        thread_rows.push(all.add_thread(td, scale));
     }
+    // Live threads' recorders may be freed once the snapshot lets go.
+    drop(threads);
+    thread_rows.extend(exited_row);
+    let Merged {
+        accs,
+        nodes: merged,
+        ..
+    } = all;
 
     // Functions: every site that finished at least one call or was cancelled.
     let mut ids: Vec<u32> = accs
@@ -246,151 +189,4 @@ pub fn collect(wall_ns: u64) -> Profile {
         profile.meta.probe_overhead_share = (profile.probe_cost_ns() / wall_ns as f64).min(1.0);
     }
     profile
-}
-
-/// Each call path's figures on one thread, over all its calls (a path timed on a sample of its
-/// calls holds, for each untimed call, the means its caller was charged). A path whose
-/// compensated self time comes out below zero (calls shorter than the probe's jitter) reads as
-/// zero.
-fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
-    let mut est = vec![NodeEstimate::default(); n];
-    let mut parent = vec![0usize; n];
-    let mut recursive = vec![false; n];
-    for i in 1..n {
-        let Some(s) = td.nodes.get(i) else { break };
-        let calls = s.calls.load(Relaxed);
-        let weight = s.weight.load(Relaxed);
-        let timed = s.timed.load(Relaxed);
-        let cum = ticks(s.cum_fp.load(Relaxed));
-        let self_ = ticks(s.self_fp.load(Relaxed));
-        est[i] = NodeEstimate {
-            calls,
-            timed,
-            pending: calls.saturating_sub(weight),
-            cum,
-            self_,
-            // The probe cost taken off the timed calls, added back (an untimed call holds the
-            // path's compensated mean), so the raw figures add up across snapshots too.
-            raw_cum: cum + ticks(s.probe_cum_fp.load(Relaxed)),
-            raw_self: self_ + ticks(s.probe_self_fp.load(Relaxed)),
-        };
-        parent[i] = (s.parent.load(Relaxed) as usize).min(i - 1);
-        recursive[i] = s.recursive.load(Relaxed);
-    }
-    // Children come after their parents: settle them first. A path's inclusive time is its
-    // self time plus its callees' inclusive times, which is what each timed call measured and
-    // what each untimed call was charged; summing the parts keeps that identity exact where a
-    // part was clamped at zero or estimated. A recursive path keeps its measured time: its
-    // self time holds its inner activations, which its callees' times hold too.
-    let mut children = vec![0f64; n];
-    for i in (1..n).rev() {
-        est[i].self_ = est[i].self_.max(0.0);
-        est[i].cum = if recursive[i] {
-            est[i].cum.max(est[i].self_)
-        } else {
-            est[i].self_ + children[i]
-        };
-        children[parent[i]] += est[i].cum;
-    }
-    (est, parent)
-}
-
-fn read_thread(
-    td: &ThreadData,
-    accs: &mut HashMap<u32, SiteAcc>,
-    merged: &mut Vec<MergedNode>,
-    by_path: &mut HashMap<(u32, u32), u32>,
-    scale: f64,
-) -> ThreadStats {
-    let finished = td.finished.load(Acquire);
-    let n = td.node_count.load(Acquire) as usize;
-    let (est, parents) = estimates(td, n);
-    // Map this thread's node index to the merged node index.
-    let mut local_to_merged: Vec<u32> = Vec::with_capacity(n);
-    let mut row = ThreadStats {
-        index: td.index,
-        name: td.name.clone(),
-        finished,
-        ..ThreadStats::default()
-    };
-    let mut root_ticks = 0f64;
-    let mut self_ticks = 0f64;
-    // Per site on this thread: calls after the last timed one, held at its value.
-    let mut pending: HashMap<u32, u64> = HashMap::new();
-    for i in 0..n {
-        let Some(s) = td.nodes.get(i) else { break };
-        if i == 0 {
-            local_to_merged.push(0);
-            continue;
-        }
-        let site = s.site.load(Relaxed);
-        let parent_local = parents[i];
-        let parent = local_to_merged.get(parent_local).copied().unwrap_or(0);
-        let idx = *by_path.entry((parent, site)).or_insert_with(|| {
-            let idx = merged.len() as u32;
-            merged.push(MergedNode {
-                site,
-                parent,
-                ..MergedNode::default()
-            });
-            merged[parent as usize].children.push(idx);
-            idx
-        });
-        local_to_merged.push(idx);
-        let e = est[i];
-        let panics = s.panics.load(Relaxed);
-        let m = &mut merged[idx as usize];
-        m.calls += e.calls;
-        m.cum_ticks += e.cum;
-        m.self_ticks += e.self_;
-        m.panics += panics;
-        let a = accs.entry(site).or_insert_with(SiteAcc::new);
-        a.calls += e.calls;
-        a.timed += e.timed;
-        a.cum_ticks += e.cum;
-        a.self_ticks += e.self_;
-        a.raw_cum_ticks += e.raw_cum;
-        a.raw_self_ticks += e.raw_self;
-        a.panics += panics;
-        *pending.entry(site).or_default() += e.pending;
-        row.calls += e.calls;
-        self_ticks += e.self_;
-        if parent_local == 0 {
-            root_ticks += e.cum;
-        }
-    }
-    let sites = td.site_count.load(Acquire) as usize;
-    for id in 1..sites {
-        let Some(s) = td.sites.get(id) else { continue };
-        let a = accs.entry(id as u32).or_insert_with(SiteAcc::new);
-        let mut weight = 0;
-        s.hist.for_each(|low, width, count| {
-            weight += count;
-            // The slot's midpoint, in nanoseconds.
-            let v = ((low as f64 + (width - 1) as f64 / 2.0) * scale) as u64;
-            // `record_n` grows the auto-resizing histogram; saturating only past u64 range.
-            if a.hist.record_n(v, count).is_err() {
-                a.hist.saturating_record_n(v, count);
-            }
-        });
-        if weight > 0 {
-            a.min = a.min.min(s.min_ticks.load(Relaxed));
-            a.max = a.max.max(s.max_ticks.load(Relaxed));
-            let held = pending.get(&(id as u32)).copied().unwrap_or(0);
-            if held > 0 {
-                let v = (s.last_ticks.load(Relaxed) as f64 * scale) as u64;
-                if a.hist.record_n(v, held).is_err() {
-                    a.hist.saturating_record_n(v, held);
-                }
-            }
-        }
-        a.weight += weight;
-        a.sum_ticks += ticks(s.sum_fp.load(Relaxed));
-        a.polls += s.polls.load(Relaxed);
-        a.busy_ticks += s.busy_ticks.load(Relaxed);
-        a.cancelled += s.cancelled.load(Relaxed);
-    }
-    row.root_ns = (root_ticks.max(0.0) * scale) as u64;
-    row.self_ns = (self_ticks.max(0.0) * scale) as u64;
-    row
 }

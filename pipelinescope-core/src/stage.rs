@@ -20,7 +20,6 @@
 use crate::clock::raw;
 use crate::hist::AtomicHist;
 use crate::profile::{Histogram, Percentiles, PipelineEdge, StageKind, StageStats};
-use crate::recorder::ThreadData;
 use crate::segvec::SegVec;
 use std::cell::{Cell, UnsafeCell};
 use std::collections::HashMap;
@@ -29,6 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 mod bounds;
 mod calibrate;
+mod exited;
 pub(crate) use bounds::hold_profile;
 mod lazy;
 pub use calibrate::{PathCosts, StageCalibration, calibration};
@@ -277,6 +277,12 @@ fn timing_gap(cycle: u64) -> u32 {
     (budget / cycle.max(1) as f64).min(u32::MAX as f64) as u32
 }
 
+/// Stops publishing on this thread: its recorder's data, where the stage was published, is
+/// going (the thread is exiting).
+pub(crate) fn unpublish() {
+    CURRENT.with(|c| c.set(std::ptr::null()));
+}
+
 /// Publishes `stage` as this thread's current stage; returns the previous one to restore.
 #[inline(always)]
 fn publish(stage: u32) -> u32 {
@@ -284,7 +290,7 @@ fn publish(stage: u32) -> u32 {
     if p.is_null() {
         return 0;
     }
-    // SAFETY: points into a `ThreadData` that the function recorder keeps alive.
+    // SAFETY: a stage cell of the function recorder, never freed (`recorder::stage_cell`).
     let a = unsafe { &*p };
     let prev = a.load(Relaxed);
     a.store(stage, Relaxed);
@@ -309,8 +315,6 @@ pub struct StageThread {
     slot_count: AtomicU32,
     edges: SegVec<EdgeSlot>,
     edge_count: AtomicU32,
-    /// The function recorder's data of this thread, where the current stage is published.
-    td: Option<&'static ThreadData>,
     owner: UnsafeCell<Owner>,
 }
 
@@ -320,15 +324,6 @@ unsafe impl Sync for StageThread {}
 // SAFETY: the raw pointers in `owner` point into `slots` and `edges`, which move with it.
 unsafe impl Send for StageThread {}
 
-static THREADS: Mutex<Vec<Arc<StageThread>>> = Mutex::new(Vec::new());
-
-fn all_threads() -> Vec<Arc<StageThread>> {
-    THREADS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-}
-
 impl StageThread {
     fn new() -> StageThread {
         StageThread {
@@ -336,7 +331,6 @@ impl StageThread {
             slot_count: AtomicU32::new(0),
             edges: SegVec::default(),
             edge_count: AtomicU32::new(0),
-            td: crate::recorder::local(),
             owner: UnsafeCell::new(Owner {
                 slots: Vec::new(),
                 edges: Vec::new(),
@@ -457,7 +451,10 @@ struct ExitMarker;
 
 impl Drop for ExitMarker {
     fn drop(&mut self) {
-        LOCAL.with(|l| l.set(DEAD));
+        let p = LOCAL.with(|l| l.replace(DEAD));
+        if !p.is_null() && p != DEAD {
+            exited::retire(p);
+        }
     }
 }
 
@@ -470,7 +467,8 @@ fn local() -> Option<&'static StageThread> {
     if p == DEAD {
         return None;
     }
-    // SAFETY: the registry keeps every `StageThread` alive for the rest of the process.
+    // SAFETY: the registry keeps the thread's `StageThread` alive until the thread marks its
+    // handle dead, at its exit.
     Some(unsafe { &*p })
 }
 
@@ -478,18 +476,16 @@ fn local() -> Option<&'static StageThread> {
 #[inline(never)]
 fn init_local() -> Option<&'static StageThread> {
     EXIT.try_with(|_| ()).ok()?;
+    // The function recorder's data of this thread holds where its current stage is published.
+    if let Some(td) = crate::recorder::local() {
+        CURRENT.with(|c| c.set(td.current_stage));
+    }
     // The recorder's own memory is not the program's.
     #[cfg(feature = "alloc")]
     let _quiet = crate::alloc::quiet_here();
     let st = Arc::new(StageThread::new());
-    if let Some(td) = st.td {
-        CURRENT.with(|c| c.set(&td.current_stage));
-    }
     let p = Arc::as_ptr(&st);
-    THREADS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(st);
+    exited::register(st);
     LOCAL.with(|l| l.set(p));
     // SAFETY: just registered; see `local`.
     Some(unsafe { &*p })
@@ -693,7 +689,7 @@ impl Records for () {
 
 // ---- reading ------------------------------------------------------------------------------
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Acc {
     invocations: u64,
     records_in: u64,
@@ -724,55 +720,18 @@ struct Acc {
 /// `wall_ns` is the run's wall time so far (for Amdahl's figures).
 pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
     let sites: Vec<&'static StageSite> = stages().clone();
-    let threads = all_threads();
+    // Each thread is either live or exited here, never both nor neither.
+    let (threads, exited) = exited::registered();
     let scale = crate::clock::ns_per_tick();
     let ns = |ticks: u64| (ticks as f64 * scale) as u64;
-    let mut accs: Vec<Acc> = (0..=sites.len())
-        .map(|_| Acc {
-            min: u64::MAX,
-            ..Acc::default()
-        })
-        .collect();
-    let mut edges: HashMap<(u32, u32), u64> = HashMap::new();
+    let n = sites.len() + 1;
+    let mut all = exited.map_or_else(exited::StageExited::default, |e| (*e).clone());
     for t in &threads {
-        let n = (t.slot_count.load(Acquire) as usize).min(accs.len());
-        for (id, a) in accs.iter_mut().enumerate().take(n).skip(1) {
-            let Some(s) = t.slots.get(id) else { continue };
-            a.invocations += s.invocations.load(Relaxed);
-            a.records_in += s.records_in.load(Relaxed);
-            a.records_out += s.records_out.load(Relaxed);
-            a.calls += s.calls.load(Relaxed);
-            a.timed_calls += s.timed_calls.load(Relaxed);
-            a.sampled_weight += s.sampled_weight.load(Relaxed);
-            a.own_weighted += s.own_weighted.load(Relaxed);
-            a.upstream_weighted += s.upstream_weighted.load(Relaxed);
-            a.exact_calls += s.exact_calls.load(Relaxed);
-            a.exact_own_ticks += s.exact_own_ticks.load(Relaxed);
-            a.exact_upstream_ticks += s.exact_upstream_ticks.load(Relaxed);
-            a.call_ticks += s.call_ticks.load(Relaxed);
-            a.active_ticks += s.active_ticks.load(Relaxed);
-            a.probe_ticks += s.probe_ticks.load(Relaxed);
-            a.first_ticks += s.first_ticks.load(Relaxed);
-            a.first_count += s.first_count.load(Relaxed);
-            a.exhausted += s.exhausted.load(Relaxed);
-            a.dropped += s.dropped.load(Relaxed);
-            a.hist_sum += s.hist_sum.load(Relaxed);
-            a.min = a.min.min(s.min_ticks.load(Relaxed));
-            a.max = a.max.max(s.max_ticks.load(Relaxed));
-            let fs = s.first_seen.load(Relaxed);
-            if fs != 0 && (a.first_seen == 0 || fs < a.first_seen) {
-                a.first_seen = fs;
-            }
-            s.hist
-                .for_each(|low, width, count| a.buckets.push((low, width, count)));
-        }
-        for i in 0..t.edge_count.load(Acquire) as usize {
-            let Some(e) = t.edges.get(i) else { break };
-            let key = (e.from.load(Relaxed), e.to.load(Relaxed));
-            *edges.entry(key).or_insert(0) += e.records.load(Relaxed);
-        }
+        all.add_thread(t, n);
     }
-
+    drop(threads);
+    let exited::StageExited { mut accs, edges } = all;
+    accs.resize_with(n, Acc::new);
     let ids: Vec<u32> = (1..accs.len() as u32)
         .filter(|&id| {
             let a = &accs[id as usize];

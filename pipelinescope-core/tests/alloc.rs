@@ -222,3 +222,29 @@ fn stage_allocations_are_exact() {
     assert_eq!(d.bytes_freed, 250 * KIB as u64, "{d:?}");
     assert_eq!(d.allocations, 0, "{d:?}");
 }
+
+/// Stage allocation counts of threads that have exited (folded at their exit) stay exact.
+#[test]
+fn stage_allocations_of_exited_threads_are_exact() {
+    use pipelinescope_core::profile::StageKind;
+    use pipelinescope_core::stage::{StageIter, StageSite};
+    static MADE: StageSite = StageSite::new("alloc_exited_make", "t", "f", 3, StageKind::Lazy);
+    for _ in 0..4 {
+        std::thread::spawn(|| {
+            let made: Vec<Vec<u8>> =
+                StageIter::new(&MADE, (0..100).map(|_| vec![1u8; KIB])).collect();
+            assert_eq!(made.len(), 100);
+        })
+        .join()
+        .unwrap();
+    }
+    let rows = pipelinescope_core::alloc::collect_stages();
+    let m = rows
+        .iter()
+        .find(|r| r.name == "alloc_exited_make")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!((m.allocations, m.bytes_allocated), (400, 400 * KIB as u64));
+    // Each thread's peak, summed over threads as for live ones.
+    assert_eq!(m.peak_live_bytes, 400 * KIB as u64);
+}

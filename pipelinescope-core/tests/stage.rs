@@ -6,11 +6,10 @@
 //! counts per stage need it); `scripts/test.sh` runs this file both ways.
 
 use pipelinescope_core::profile::{StageKind, StageStats};
-use pipelinescope_core::recorder::current_thread;
+use pipelinescope_core::recorder::current_stage;
 use pipelinescope_core::stage::{
     StageInput, StageIter, StageLink, StageSite, calibration, call, collect, stage_name,
 };
-use std::sync::atomic::Ordering::Relaxed;
 
 static SOURCE: StageSite = StageSite::new("direct_source", "t", "f", 1, StageKind::Lazy);
 static DOUBLE: StageSite = StageSite::new("direct_double", "t", "f", 2, StageKind::Lazy);
@@ -26,7 +25,7 @@ static FIRST_PANICS: StageSite =
 static AFTER_NEXT: StageSite = StageSite::new("direct_after_next", "t", "f", 11, StageKind::Lazy);
 
 fn current() -> u32 {
-    current_thread().map_or(0, |t| t.current_stage.load(Relaxed))
+    current_stage()
 }
 
 /// Inside a stage's iterator: the stage is published on every record with the `alloc` feature.

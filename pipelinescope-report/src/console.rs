@@ -416,6 +416,18 @@ pub fn run_summary_lines(profile: &Profile) -> String {
     };
     lines.push(("instrumented".into(), instrumented));
     lines.push(("calls".into(), m.total_calls.to_string()));
+    if !profile.threads.is_empty() {
+        // Exited threads are one row each run, standing for all of them.
+        let (rows, live): (Vec<_>, Vec<_>) =
+            profile.threads.iter().partition(|t| t.is_exited_threads());
+        let exited: u64 = rows.iter().map(|t| t.exited_threads).sum();
+        let exited_calls: u64 = rows.iter().map(|t| t.calls).sum();
+        let mut text = format!("{} live", live.len());
+        if !rows.is_empty() {
+            text.push_str(&format!(", {exited} exited ({exited_calls} calls)"));
+        }
+        lines.push(("threads".into(), text));
+    }
     lines.push(("probe".into(), crate::probe::probe_line(profile)));
     if !m.clock_source.is_empty() {
         let res = if m.clock_resolution_ns > 0.0 {
@@ -511,7 +523,7 @@ pub fn run_summary_lines(profile: &Profile) -> String {
 mod tests {
     use super::*;
     use pipelinescope_core::profile::{
-        GpuInfo, Percentiles, Resources, RunMeta, RunSummary, StageStats,
+        GpuInfo, Percentiles, Resources, RunMeta, RunSummary, StageStats, ThreadStats,
     };
 
     fn func(name: &str, calls: u64, self_ns: u64, cum: u64, p99: u64) -> FunctionStats {
@@ -723,6 +735,30 @@ mod tests {
         assert!(s.contains("12.5 ns per timed call, 0.0% of wall"), "{s}");
         assert!(!s.contains("max RSS"));
         assert!(!s.contains("sources"));
+        assert!(!s.contains("threads:"), "{s}");
+        p.threads = vec![
+            ThreadStats {
+                index: 0,
+                calls: 11,
+                ..Default::default()
+            },
+            ThreadStats {
+                index: pipelinescope_core::profile::EXITED_THREADS_INDEX,
+                name: pipelinescope_core::profile::exited_threads_name(20_000),
+                finished: true,
+                calls: 40_000,
+                exited_threads: 20_000,
+                ..Default::default()
+            },
+        ];
+        let s = run_summary_lines(&p);
+        assert!(
+            s.lines()
+                .any(|l| l.starts_with("threads:")
+                    && l.ends_with(" 1 live, 20000 exited (40000 calls)")),
+            "{s}"
+        );
+        p.threads.clear();
         p.sources = vec![
             pipelinescope_core::profile::SourceRun {
                 path: "a".into(),

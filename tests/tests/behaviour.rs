@@ -149,25 +149,45 @@ fn ts_other_root() {
 
 #[test]
 fn thread_self_sum_equals_root_time() {
-    std::thread::Builder::new()
+    let (made, made_rx) = std::sync::mpsc::channel();
+    let (exit, exit_rx) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::Builder::new()
         .name("thread-sums".into())
-        .spawn(|| {
+        .spawn(move || {
             for _ in 0..10 {
                 ts_root();
                 ts_other_root();
             }
+            made.send(()).unwrap();
+            // Alive until its row is read.
+            let _ = exit_rx.recv();
         })
-        .unwrap()
-        .join()
         .unwrap();
+    made_rx.recv().unwrap();
     let p = pipelinescope::snapshot();
     let t = p
         .threads
         .iter()
         .find(|t| t.name == "thread-sums")
         .expect("the thread's row");
-    assert!(t.finished, "the thread has exited");
+    assert!(!t.finished, "the thread is alive");
     assert_eq!(t.calls, 10 + 30 + 10);
+    // Once it exits its row goes, its calls stay (in the functions and the exited threads' row).
+    exit.send(()).unwrap();
+    worker.join().unwrap();
+    let after = pipelinescope::snapshot();
+    assert!(after.threads.iter().all(|t| t.name != "thread-sums"));
+    let exited = after
+        .threads
+        .iter()
+        .find(|t| t.is_exited_threads())
+        .expect("the exited threads' row");
+    assert!(
+        exited.exited_threads >= 1 && exited.calls >= 50,
+        "{exited:?}"
+    );
+    assert_eq!(function(&after, "ts_root").calls, 10);
+    assert_eq!(function(&after, "ts_child").calls, 30);
     let (root, child, other) = (
         function(&p, "ts_root"),
         function(&p, "ts_child"),

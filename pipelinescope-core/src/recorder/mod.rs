@@ -24,13 +24,21 @@
 //! into that ancestor's node instead of growing the tree, and the node's cumulative time only
 //! counts its outermost activation. The tree's size is bounded by the distinct call paths without
 //! repetition, never by call count or recursion depth.
+//!
+//! Thread exit: when the thread's handle drops, its figures are folded into the aggregate of
+//! the exited threads and its `ThreadData` is freed (`exited`), so a process that starts a
+//! thread per task keeps what its live threads and its call paths need, not what every thread
+//! that ever ran did.
 
+mod exited;
 mod handle;
 mod slots;
 
+pub(crate) use exited::Exited;
+use exited::stage_cell;
 use handle::NEXT_INDEX;
-pub use handle::{Guard, current_thread, enter};
-pub(crate) use handle::{all_threads, forget_current_thread, local};
+pub use handle::{Guard, current_stage, enter};
+pub(crate) use handle::{all_threads, current_thread, forget_current_thread, local, registered};
 pub(crate) use slots::{NodeSlot, SiteSlot};
 
 use crate::calibrate::{COSTS, FP};
@@ -155,7 +163,8 @@ pub struct ThreadData {
     #[cfg(feature = "alloc")]
     pub(crate) alloc: crate::alloc::ThreadAlloc,
     /// Stage id (`crate::stage`) whose code runs on this thread now (0 when none), for samplers.
-    pub current_stage: AtomicU32,
+    /// A cell of its own (see `stage_cell`): stage iterators keep it, and may outlive the thread.
+    pub current_stage: &'static AtomicU32,
     owner: UnsafeCell<Owner>,
 }
 
@@ -182,7 +191,7 @@ impl ThreadData {
             cpu_at_start_ns: crate::resources::this_thread_cpu_ns().unwrap_or(0),
             #[cfg(feature = "alloc")]
             alloc: crate::alloc::ThreadAlloc::new(),
-            current_stage: AtomicU32::new(0),
+            current_stage: stage_cell(),
             owner: UnsafeCell::new(Owner {
                 cur: 0,
                 excluded_fp: 0,

@@ -119,6 +119,12 @@ impl Attributor {
             }
             active.push((t.site, t.stage, delta));
         }
+        // A thread missing from a sample has exited (the sampler lists every live one): its
+        // clock is not read again, and keeping it would grow with every thread the run saw.
+        if self.prev.len() > threads.len() {
+            let seen: std::collections::HashSet<u32> = threads.iter().map(|t| t.key).collect();
+            self.prev.retain(|k, _| seen.contains(k));
+        }
         if active.is_empty() {
             self.outside_mem_bytes += rss_delta;
             return;
@@ -185,6 +191,18 @@ mod tests {
             cpu_ns: Some(cpu),
             cpu_start_ns: 0,
         }
+    }
+
+    #[test]
+    fn exited_threads_clocks_are_dropped() {
+        let mut a = Attributor::default();
+        for k in 0..1_000u32 {
+            // A thread per sample, each gone by the next.
+            a.observe(&[obs(0, 1, 10 * u64::from(k)), obs(k + 1, 1, 5)], 10_000, 0);
+        }
+        assert_eq!(a.prev.len(), 2);
+        let (f, _) = a.finish(|id| Some(format!("f{id}")), |_| None, 1);
+        assert_eq!(f[0].cpu_ns, 10 * 999 + 1_000 * 5);
     }
 
     #[test]

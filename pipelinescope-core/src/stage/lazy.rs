@@ -206,8 +206,9 @@ static NOWHERE: AtomicU32 = AtomicU32::new(0);
 
 /// The thread's published current stage.
 fn published() -> &'static AtomicU32 {
-    match local().and_then(|t| t.td) {
-        Some(td) => &td.current_stage,
+    // The thread's stage data first: making it makes the function recorder's data too.
+    match local().and(crate::recorder::current_thread()) {
+        Some(td) => td.current_stage,
         None => &NOWHERE,
     }
 }
@@ -300,13 +301,25 @@ impl Drop for StageLink {
 
 /// A timed call or pull in progress: its frame on the thread's stack and its start.
 struct Open {
-    t: &'static StageThread,
+    /// The stage data of the thread that opened it. An address rather than a reference: a
+    /// frame left open by a caught panic may outlive the thread (see [`Open::abandon`]).
+    t: ThreadAddr,
     /// Depth of the thread's frame stack before this frame.
     depth: usize,
     t0: Start,
     /// Counted as itself, never scaled up (first call, every call timed).
     exact: bool,
 }
+
+/// The address of a thread's stage data.
+#[derive(Clone, Copy)]
+struct ThreadAddr(*const StageThread);
+
+// SAFETY: only dereferenced on the thread it belongs to, while that thread's data is alive
+// (`Open::finish_nested`), or after checking that it is the current thread's (`Open::abandon`).
+unsafe impl Send for ThreadAddr {}
+// SAFETY: as above; shared references to it only copy the address.
+unsafe impl Sync for ThreadAddr {}
 
 impl Open {
     /// Opens a frame on the current thread (None when the thread's data is gone).
@@ -326,7 +339,7 @@ impl Open {
         let depth = owner.depth;
         t.push(owner);
         Some(Open {
-            t,
+            t: ThreadAddr(t),
             depth,
             t0,
             exact,
@@ -352,12 +365,16 @@ impl Open {
     /// As [`Open::finish`], with the number of timed frames nested inside.
     #[inline(always)]
     fn finish_nested(self, t1: u64) -> (u64, u64, u32) {
+        // SAFETY: a frame is finished in the call (or fold) that opened it, on its thread, whose
+        // data lives as long as the thread; one left open across calls by a panic only ever
+        // goes to `abandon`.
+        let t = unsafe { &*self.t.0 };
         // SAFETY: owning thread, no other borrow alive.
-        let owner = unsafe { self.t.owner() };
+        let owner = unsafe { t.owner() };
         let span = t1.saturating_sub(self.t0.raw);
         // Frames opened inside and left open by a caught panic are dropped with this one.
         owner.depth = self.depth + 1;
-        let (child, nested) = self.t.pop_nested(owner, span);
+        let (child, nested) = t.pop_nested(owner, span);
         (span, child.min(span), nested)
     }
 
@@ -365,9 +382,18 @@ impl Open {
     /// frames above it belong to calls that unwound; when later frames have closed below it
     /// already (the panic was caught and the stack moved on) the stack is left as it is.
     fn abandon(&self) {
-        // SAFETY: owning thread, no other borrow alive.
-        let owner = unsafe { self.t.owner() };
-        owner.depth = owner.depth.min(self.depth);
+        // Only on the thread that opened it: an iterator kept after a caught panic may have
+        // moved to another thread, and the first one may have exited and freed its data.
+        // (Compared as addresses, never read: a live thread's data at the same address is this
+        // thread's own, which it may touch.)
+        match local() {
+            Some(t) if std::ptr::eq(t, self.t.0) => {
+                // SAFETY: owning thread, no other borrow alive.
+                let owner = unsafe { t.owner() };
+                owner.depth = owner.depth.min(self.depth);
+            }
+            _ => {}
+        }
     }
 }
 

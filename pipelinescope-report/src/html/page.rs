@@ -1,7 +1,7 @@
 //! The Askama view of a profile: every figure pre-formatted, every string escaped by the template.
 
 use askama::Template;
-use pipelinescope_core::profile::{Profile, Resources, StageKind, StageStats};
+use pipelinescope_core::profile::{Profile, Resources, StageKind, StageStats, exited_threads_name};
 
 use super::{HtmlOptions, data, format};
 
@@ -45,11 +45,13 @@ struct Card {
 }
 
 struct ThreadView {
-    index: u32,
+    /// Empty on the row of the exited threads, which stands for many.
+    index: String,
     name: String,
     calls: String,
     root: String,
-    finished: bool,
+    /// `running`, `finished`, or `exited` (the row of the exited threads).
+    status: &'static str,
 }
 
 struct PipelineView {
@@ -147,15 +149,27 @@ pub fn render(profile: &Profile, opts: &HtmlOptions) -> String {
             .threads
             .iter()
             .map(|t| ThreadView {
-                index: t.index,
-                name: if t.name.is_empty() {
-                    "(unnamed)".to_owned()
+                index: if t.is_exited_threads() {
+                    String::new()
                 } else {
+                    t.index.to_string()
+                },
+                name: if !t.name.is_empty() {
                     t.name.clone()
+                } else if t.is_exited_threads() {
+                    exited_threads_name(t.exited_threads)
+                } else {
+                    "(unnamed)".to_owned()
                 },
                 calls: format::count(t.calls),
                 root: format::ns(t.root_ns as f64),
-                finished: t.finished,
+                status: if t.is_exited_threads() {
+                    "exited"
+                } else if t.finished {
+                    "finished"
+                } else {
+                    "running"
+                },
             })
             .collect(),
         pipeline,
