@@ -1,0 +1,301 @@
+//! Fits of every function and stage over runs of one program at different sizes: what
+//! `pipelinescope scale` writes as `scaling.json`.
+
+use pipelinescope_core::profile::Profile;
+use serde::{Deserialize, Serialize};
+
+use super::fit::{Fit, Point, Prediction, fit};
+
+/// Layout version of `scaling.json`.
+pub const SCALING_SCHEMA_VERSION: u32 = 1;
+
+/// Everything fitted over a set of runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScalingReport {
+    /// Layout version, see [`SCALING_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Confidence level of the intervals (0.95).
+    pub confidence: f64,
+    /// The size predictions are made at, if one was asked for.
+    pub predict_size: Option<u64>,
+    /// One entry per run (fitted or failed), in the order they were given.
+    pub runs: Vec<RunEntry>,
+    /// One entry per function seen in any run: cumulative and self time, and calls.
+    pub functions: Vec<Scaled>,
+    /// One entry per stage seen in any run: own time, and records handed out.
+    pub stages: Vec<Scaled>,
+}
+
+/// One run: its size and where it came from, or why it is missing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunEntry {
+    /// Input size of the run.
+    pub size: u64,
+    /// Path of its `profile_data.json` (empty when it wrote none).
+    pub profile: String,
+    /// Why the run is not among the fitted ones; `None` when it is.
+    pub error: Option<String>,
+}
+
+/// The fits of one function or stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scaled {
+    /// Function or stage name.
+    pub name: String,
+    /// Module path.
+    pub module: String,
+    /// Cumulative time (function) or own time (stage), nanoseconds per run.
+    pub time: Outcome,
+    /// Self time per run (functions only).
+    pub self_time: Option<Outcome>,
+    /// Calls (function) or records handed out (stage) per run.
+    pub count: Outcome,
+}
+
+/// The points of one series and what could be fitted to them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// One point per run where the subject ran.
+    pub points: Vec<Point>,
+    /// The fit, when the points allow one.
+    pub fit: Option<Fit>,
+    /// Why there is no fit.
+    pub error: Option<String>,
+    /// The value at [`ScalingReport::predict_size`], when asked for and fitted.
+    pub prediction: Option<Prediction>,
+}
+
+impl Outcome {
+    /// Fits `points` and predicts at `predict` when given.
+    pub fn new(points: Vec<Point>, predict: Option<u64>) -> Outcome {
+        match fit(&points) {
+            Ok(f) => Outcome {
+                prediction: predict.and_then(|n| f.predict(n as f64)),
+                fit: Some(f),
+                error: None,
+                points,
+            },
+            Err(e) => Outcome {
+                points,
+                fit: None,
+                error: Some(e.to_string()),
+                prediction: None,
+            },
+        }
+    }
+}
+
+impl ScalingReport {
+    /// The fits of the function `name` in `module` (any module when `module` is empty).
+    pub fn function(&self, name: &str, module: &str) -> Option<&Scaled> {
+        find(&self.functions, name, module)
+    }
+
+    /// The fits of the stage `name` in `module` (any module when `module` is empty).
+    pub fn stage(&self, name: &str, module: &str) -> Option<&Scaled> {
+        find(&self.stages, name, module)
+    }
+
+    /// The sizes of the runs that were fitted, in the order given.
+    pub fn fitted_sizes(&self) -> Vec<u64> {
+        self.runs
+            .iter()
+            .filter(|r| r.error.is_none())
+            .map(|r| r.size)
+            .collect()
+    }
+}
+
+fn find<'a>(list: &'a [Scaled], name: &str, module: &str) -> Option<&'a Scaled> {
+    list.iter()
+        .find(|s| s.name == name && s.module == module)
+        .or_else(|| {
+            list.iter()
+                .find(|s| s.name == name && (module.is_empty() || s.module.is_empty()))
+        })
+}
+
+/// Series of one subject while collecting: points of time, self time and count.
+#[derive(Default)]
+struct Series {
+    name: String,
+    module: String,
+    time: Vec<Point>,
+    self_time: Vec<Point>,
+    count: Vec<Point>,
+    /// Time at the largest size, for ordering.
+    largest: (u64, u64),
+}
+
+impl Series {
+    fn add(&mut self, size: u64, time: u64, self_time: Option<u64>, count: u64) {
+        let n = size as f64;
+        self.time.push(Point::new(n, time as f64));
+        if let Some(s) = self_time {
+            self.self_time.push(Point::new(n, s as f64));
+        }
+        self.count.push(Point::new(n, count as f64));
+        if (size, time) > self.largest {
+            self.largest = (size, time);
+        }
+    }
+}
+
+fn series<'a>(list: &'a mut Vec<Series>, name: &str, module: &str) -> &'a mut Series {
+    match list
+        .iter()
+        .position(|s| s.name == name && s.module == module)
+    {
+        Some(i) => &mut list[i],
+        None => {
+            list.push(Series {
+                name: name.to_owned(),
+                module: module.to_owned(),
+                ..Series::default()
+            });
+            list.last_mut().expect("just pushed")
+        }
+    }
+}
+
+/// Fits every function and stage over `runs`, each given as (size, path of its profile, the
+/// profile). Functions are matched by name and module, stages likewise; a subject missing from a
+/// run has no point there. Subjects are listed by their time at the largest size, largest first
+/// (stages in pipeline order of the last run that has them).
+pub fn build(runs: &[(u64, String, &Profile)], predict_size: Option<u64>) -> ScalingReport {
+    let mut functions: Vec<Series> = Vec::new();
+    let mut stages: Vec<Series> = Vec::new();
+    let mut stage_order: Vec<(String, String, u32)> = Vec::new();
+    for (size, _, profile) in runs {
+        for f in profile.functions.iter().filter(|f| f.calls > 0) {
+            series(&mut functions, &f.name, &f.module).add(
+                *size,
+                f.cumulative_ns,
+                Some(f.self_ns),
+                f.calls,
+            );
+        }
+        for s in &profile.stages {
+            series(&mut stages, &s.name, &s.module).add(*size, s.own_ns, None, s.records_out);
+            match stage_order
+                .iter_mut()
+                .find(|(n, m, _)| *n == s.name && *m == s.module)
+            {
+                Some(e) => e.2 = s.order,
+                None => stage_order.push((s.name.clone(), s.module.clone(), s.order)),
+            }
+        }
+    }
+    functions.sort_by_key(|s| std::cmp::Reverse(s.largest));
+    let order = |s: &Series| {
+        stage_order
+            .iter()
+            .position(|(n, m, _)| *n == s.name && *m == s.module)
+            .map_or(u32::MAX, |i| stage_order[i].2)
+    };
+    stages.sort_by_key(|s| order(s));
+    let finish = |s: Series, with_self: bool| Scaled {
+        time: Outcome::new(s.time, predict_size),
+        self_time: with_self.then(|| Outcome::new(s.self_time, predict_size)),
+        count: Outcome::new(s.count, predict_size),
+        name: s.name,
+        module: s.module,
+    };
+    ScalingReport {
+        schema_version: SCALING_SCHEMA_VERSION,
+        confidence: super::CONFIDENCE,
+        predict_size,
+        runs: runs
+            .iter()
+            .map(|(size, path, _)| RunEntry {
+                size: *size,
+                profile: path.clone(),
+                error: None,
+            })
+            .collect(),
+        functions: functions.into_iter().map(|s| finish(s, true)).collect(),
+        stages: stages.into_iter().map(|s| finish(s, false)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scaling::Model;
+    use pipelinescope_core::profile::{FunctionStats, StageStats};
+
+    fn profile(n: u64) -> Profile {
+        let mut p = Profile::default();
+        let n2 = n * n;
+        p.functions.push(FunctionStats {
+            name: "quad".into(),
+            module: "m".into(),
+            calls: 1,
+            cumulative_ns: n2,
+            self_ns: n2 / 2,
+            ..FunctionStats::default()
+        });
+        p.functions.push(FunctionStats {
+            name: "lin".into(),
+            module: "m".into(),
+            calls: n,
+            cumulative_ns: 3 * n,
+            self_ns: 3 * n,
+            ..FunctionStats::default()
+        });
+        p.stages.push(StageStats {
+            name: "parse".into(),
+            records_out: n,
+            own_ns: 7 * n,
+            ..StageStats::default()
+        });
+        p
+    }
+
+    #[test]
+    fn fits_every_function_and_stage() {
+        let ps: Vec<Profile> = [100, 1_000, 10_000].into_iter().map(profile).collect();
+        let runs: Vec<(u64, String, &Profile)> = ps
+            .iter()
+            .zip([100, 1_000, 10_000])
+            .map(|(p, n)| (n, format!("run{n}"), p))
+            .collect();
+        let r = build(&runs, Some(100_000));
+        assert_eq!(r.fitted_sizes(), vec![100, 1_000, 10_000]);
+        // Ordered by time at the largest size: quad (1e8) before lin (3e4).
+        assert_eq!(r.functions[0].name, "quad");
+        let quad = r.function("quad", "m").unwrap();
+        let f = quad.time.fit.as_ref().unwrap();
+        assert!((f.exponent - 2.0).abs() < 1e-9);
+        assert_eq!(f.best, Model::Quadratic);
+        let pr = quad.time.prediction.as_ref().unwrap();
+        assert!((pr.value / 1e10 - 1.0).abs() < 1e-6);
+        let self_fit = quad.self_time.as_ref().unwrap().fit.as_ref().unwrap();
+        assert_eq!(self_fit.best, Model::Quadratic);
+        assert_eq!(quad.count.fit.as_ref().unwrap().best, Model::Constant);
+        let lin = r.function("lin", "").unwrap();
+        assert_eq!(lin.time.fit.as_ref().unwrap().best, Model::Linear);
+        assert_eq!(lin.count.fit.as_ref().unwrap().best, Model::Linear);
+        let parse = r.stage("parse", "").unwrap();
+        assert_eq!(parse.time.fit.as_ref().unwrap().best, Model::Linear);
+        assert!(parse.self_time.is_none());
+    }
+
+    #[test]
+    fn a_subject_missing_from_runs_reports_why() {
+        let ps: Vec<Profile> = [100, 1_000].into_iter().map(profile).collect();
+        let runs: Vec<(u64, String, &Profile)> =
+            vec![(100, String::new(), &ps[0]), (1_000, String::new(), &ps[1])];
+        let r = build(&runs, None);
+        let quad = r.function("quad", "m").unwrap();
+        assert!(quad.time.fit.is_none());
+        assert_eq!(quad.time.points.len(), 2);
+        assert!(
+            quad.time
+                .error
+                .as_ref()
+                .unwrap()
+                .contains("not enough points")
+        );
+    }
+}
