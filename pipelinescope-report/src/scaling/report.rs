@@ -130,14 +130,24 @@ struct Series {
 impl Series {
     fn add(&mut self, size: u64, time: u64, self_time: Option<u64>, count: u64) {
         let n = size as f64;
-        self.time.push(Point::new(n, time as f64));
+        keep_min(&mut self.time, n, time as f64);
         if let Some(s) = self_time {
-            self.self_time.push(Point::new(n, s as f64));
+            keep_min(&mut self.self_time, n, s as f64);
         }
-        self.count.push(Point::new(n, count as f64));
+        keep_min(&mut self.count, n, count as f64);
         if (size, time) > self.largest {
             self.largest = (size, time);
         }
+    }
+}
+
+/// Adds a point, or lowers the one already at that size: of repeated runs at one size the
+/// fastest is kept, as the one least disturbed by other work on the machine (the others are
+/// slower by interference, not by the input).
+fn keep_min(points: &mut Vec<Point>, size: f64, value: f64) {
+    match points.iter_mut().find(|p| p.size == size) {
+        Some(p) => p.value = p.value.min(value),
+        None => points.push(Point::new(size, value)),
     }
 }
 
@@ -160,7 +170,7 @@ fn series<'a>(list: &'a mut Vec<Series>, name: &str, module: &str) -> &'a mut Se
 
 /// Fits every function and stage over `runs`, each given as (size, path of its profile, the
 /// profile). Functions are matched by name and module, stages likewise; a subject missing from a
-/// run has no point there. Subjects are listed by their time at the largest size, largest first
+/// run has no point there. Runs repeated at one size give one point per size: the smallest. Subjects are listed by their time at the largest size, largest first
 /// (stages in pipeline order of the last run that has them).
 pub fn build(runs: &[(u64, String, &Profile)], predict_size: Option<u64>) -> ScalingReport {
     let mut functions: Vec<Series> = Vec::new();
@@ -279,6 +289,29 @@ mod tests {
         let parse = r.stage("parse", "").unwrap();
         assert_eq!(parse.time.fit.as_ref().unwrap().best, Model::Linear);
         assert!(parse.self_time.is_none());
+    }
+
+    #[test]
+    fn repeated_sizes_keep_the_fastest_run() {
+        let mut slow = profile(1_000);
+        slow.functions[0].cumulative_ns *= 5;
+        slow.functions[1].calls += 1;
+        let ps = [profile(100), slow, profile(1_000), profile(10_000)];
+        let runs: Vec<(u64, String, &Profile)> = ps
+            .iter()
+            .zip([100, 1_000, 1_000, 10_000])
+            .map(|(p, n)| (n, String::new(), p))
+            .collect();
+        let r = build(&runs, None);
+        let quad = r.function("quad", "m").unwrap();
+        assert_eq!(quad.time.points.len(), 3);
+        assert_eq!(quad.time.points[1], Point::new(1_000.0, 1e6));
+        assert!((quad.time.fit.as_ref().unwrap().exponent - 2.0).abs() < 1e-9);
+        assert_eq!(
+            r.function("lin", "m").unwrap().count.points[1].value,
+            1_000.0
+        );
+        assert_eq!(r.runs.len(), 4);
     }
 
     #[test]
