@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use pipelinescope_core::Profile;
 use pipelinescope_report::console::fmt_ns;
 use pipelinescope_report::load::{self, PROFILE_FILE};
-use pipelinescope_report::scaling::{self, Outcome, RunEntry, Scaled, ScalingReport};
+use pipelinescope_report::scaling::{self, Outcome, Repeats, RunEntry, Scaled, ScalingReport};
 
 /// Default output directory of `scale`.
 pub const DEFAULT_OUT: &str = ".pipelinescope_output/scaling";
@@ -30,9 +30,13 @@ pub struct ScaleArgs {
     /// Also predict every function's and stage's time at this size, with its interval.
     #[arg(long, value_name = "N")]
     predict: Option<u64>,
-    /// Runs per size; the fastest of them counts (the least disturbed by other work).
+    /// Runs per size: more runs, intervals that include the run-to-run scatter.
     #[arg(long, default_value_t = 1, value_name = "R")]
     repeat: u32,
+    /// What is fitted of runs repeated at one size: every run, or the median or the fastest run
+    /// of each size.
+    #[arg(long, value_enum, default_value_t = CombineArg::All)]
+    combine: CombineArg,
     /// Output directory: scaling.json, scaling.html and, with a program, its runs.
     #[arg(short = 'o', long = "output", value_name = "DIR", default_value = DEFAULT_OUT)]
     out: PathBuf,
@@ -41,6 +45,13 @@ pub struct ScaleArgs {
     /// The program and its arguments, after `--`; `{n}` in them becomes the size.
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CombineArg {
+    All,
+    Median,
+    Min,
 }
 
 /// One run that took part, or why it did not.
@@ -89,7 +100,12 @@ pub fn scale_cmd(a: ScaleArgs) -> Result<ExitCode, String> {
     if ok.is_empty() {
         return Err("no run at any size gave a profile; nothing to fit".into());
     }
-    let mut report = scaling::build(&ok, a.predict);
+    let combine = match a.combine {
+        CombineArg::All => Repeats::All,
+        CombineArg::Median => Repeats::Median,
+        CombineArg::Min => Repeats::Min,
+    };
+    let mut report = scaling::build(&ok, a.predict, combine);
     report.runs = collected
         .iter()
         .map(|c| match &c.result {
@@ -440,7 +456,9 @@ pub fn table(r: &ScalingReport) -> String {
     out.push_str(
         "\nk: exponent of t = a·n^k with its 95% interval (time: cumulative for functions, own \
          for stages); model: the simplest of O(1), O(n), O(n log n), O(n^2) that fits as well as \
-         the best, else the power law; R²: of that model, in log space.\n",
+         the best (all such when the points cannot tell them apart), else the power law; R²: of \
+         that model, in log space. Predictions use that model, or the power law where several \
+         shapes fit, with the 95% interval of one new run.\n",
     );
     out
 }

@@ -41,8 +41,9 @@ stroke-width:2}.pow{stroke:#999;fill:none;stroke-dasharray:4 3}.pred{fill:#d9480
         "<p>Each function (cumulative time) and stage (own time) is fitted over the runs below \
 as <i>t = a·n<sup>k</sup></i> by least squares on log-log axes; <i>k</i> is shown with its {:.0}% \
 confidence interval. The model is the simplest of O(1), O(n), O(n log n), O(n²) that fits as well \
-as the best of them, or the power law when it is clearly better; R² is that model's, in log space. \
-Predictions carry the {:.0}% interval of one new run.</p>",
+as the best of them (several when the points cannot tell them apart), or the power law when it \
+is clearly better; R² is that model's, in log space. Predictions use that model, or the power law \
+where several shapes fit, and carry the {:.0}% interval of one new run.</p>",
         r.confidence * 100.0,
         r.confidence * 100.0
     );
@@ -105,9 +106,9 @@ Predictions carry the {:.0}% interval of one new run.</p>",
             escape(&interval),
         );
     }
-    h.push_str("</tbody></table>\n<h2>Plots</h2>\n<p>Points: the runs. Orange: the model chosen; \
-dashed grey: the free power law where another model was chosen; the orange bar: the prediction and its \
-interval.</p>\n<div class=\"plots\">\n");
+    h.push_str("</tbody></table>\n<h2>Plots</h2>\n<p>Points: the runs. Orange: the model predictions \
+use; dashed grey: the free power law where another model is used; the orange bar: the prediction and \
+its interval.</p>\n<div class=\"plots\">\n");
     for s in r.functions.iter().take(MAX_FUNCTION_PLOTS) {
         figure(&mut h, "fn", s, r.predict_size);
     }
@@ -169,7 +170,7 @@ pub fn plot(o: &Outcome, predict: Option<u64>) -> String {
             .filter(|(_, v)| *v > 0.0 && v.is_finite())
             .collect()
     };
-    let best = o.fit.as_ref().map(|f| f.best);
+    let best = o.fit.as_ref().map(|f| f.prediction_model);
     let main = best.map(curve).unwrap_or_default();
     let power = match best {
         Some(m) if m != Model::Power => curve(Model::Power),
@@ -314,7 +315,11 @@ mod tests {
             .zip(&profiles)
             .map(|(&n, p)| (n, format!("r{n}"), p))
             .collect();
-        let r = build(&runs, Some(100_000));
+        let r = build(
+            &runs,
+            Some(100_000),
+            pipelinescope_report::scaling::Repeats::All,
+        );
         let html = render(&r);
         assert!(html.contains("&lt;quad&gt;") && !html.contains("<quad>"));
         // Self-contained: nothing is fetched or run.

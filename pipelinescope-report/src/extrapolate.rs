@@ -158,8 +158,8 @@ fn follow(
         projected_ns,
         low_ns: projected_ns * (-half).exp(),
         high_ns: projected_ns * half.exp(),
-        model: fit.describe(),
-        r_squared: Some(fit.best_fit().r_squared),
+        model: fit.describe_prediction(),
+        r_squared: Some(fit.prediction_r_squared()),
         ..linear
     }
 }
@@ -365,7 +365,7 @@ mod tests {
             .collect();
         let runs: Vec<(u64, String, &Profile)> =
             ps.iter().map(|(n, p)| (*n, String::new(), p)).collect();
-        crate::scaling::build(&runs, None)
+        crate::scaling::build(&runs, None, crate::scaling::Repeats::All)
     }
 
     #[test]

@@ -166,6 +166,12 @@ pub struct Fit {
     pub r_squared: f64,
     /// The model chosen (see [`choose`]).
     pub best: Model,
+    /// Every fixed shape that fits as well as the best of them (simplest first); more than one
+    /// means the points cannot tell them apart.
+    pub candidates: Vec<Model>,
+    /// The model predictions use: `best`, or the power law when several shapes are candidates
+    /// (it runs between them, and its interval carries the slope's uncertainty).
+    pub prediction_model: Model,
     /// Every model fitted, the power law last.
     pub models: Vec<ModelFit>,
     /// Weighted mean of `ln n` (weights scaled to a mean of 1), for prediction intervals.
@@ -294,7 +300,11 @@ pub fn fit(points: &[Point]) -> Result<Fit, FitError> {
         df,
     };
     models.push(power);
-    let best = choose(&models, m);
+    let Choice {
+        best,
+        candidates,
+        prediction_model,
+    } = choose(&models, m);
     Ok(Fit {
         points: m,
         exponent: k,
@@ -302,6 +312,8 @@ pub fn fit(points: &[Point]) -> Result<Fit, FitError> {
         exponent_high: k + half,
         r_squared: r2(rss),
         best,
+        candidates,
+        prediction_model,
         models,
         mean_ln_size: x_bar,
         sxx,
@@ -309,37 +321,66 @@ pub fn fit(points: &[Point]) -> Result<Fit, FitError> {
     })
 }
 
+/// What [`choose`] decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Choice {
+    /// The model reported.
+    pub best: Model,
+    /// The fixed shapes that fit as well as the best of them.
+    pub candidates: Vec<Model>,
+    /// The model to predict with.
+    pub prediction_model: Model,
+}
+
 /// Which model describes the points best.
 ///
-/// Among the fixed shapes the one with the smallest residual wins, but a simpler shape (earlier
-/// in [`Model::FIXED`]) is kept unless the better one is clearly better: its excess residual
-/// over the best, divided by the best's residual variance, exceeds the 95% point of F(1, df)
-/// (`t²`). The power law, with its extra parameter, replaces the chosen shape only when it is
-/// clearly better by the same test against its own residual variance. Exact fits use a floor
-/// of [`EXACT_RSS`] per point as their variance, so that exact data picks the exact shape.
-pub fn choose(models: &[ModelFit], points: usize) -> Model {
+/// A fixed shape is a candidate unless it is clearly worse than the best fixed shape: its
+/// excess residual over the best's, divided by the best's residual variance, exceeds the 95%
+/// point of F(1, df) (`t²`). The simplest candidate (earliest in [`Model::FIXED`]) is reported.
+/// The power law, with its extra parameter, is reported instead only when it is clearly better
+/// than that by the same test against its own residual variance. Exact fits use a floor of
+/// [`EXACT_RSS`] per point as their variance, so that exact data picks the exact shape.
+///
+/// Predictions use the reported model, except when several shapes are candidates: then the
+/// data cannot tell, say, `n` from `n log n`, and picking the simpler would under-predict the
+/// other by the ratio of the two at the new size; the power law runs between them.
+pub fn choose(models: &[ModelFit], points: usize) -> Choice {
     let floor = EXACT_RSS * points as f64;
     let fixed: Vec<&ModelFit> = models.iter().filter(|f| f.model != Model::Power).collect();
+    let power_only = Choice {
+        best: Model::Power,
+        candidates: Vec::new(),
+        prediction_model: Model::Power,
+    };
     let Some(min) = fixed.iter().min_by(|a, b| a.rss.total_cmp(&b.rss)) else {
-        return Model::Power;
+        return power_only;
     };
     let var = (min.rss.max(floor)) / min.df.max(1) as f64;
     let crit = t_quantile_975(min.df).powi(2);
-    let chosen = fixed
+    let candidates: Vec<&ModelFit> = fixed
         .iter()
-        .find(|f| (f.rss - min.rss) / var <= crit)
-        .unwrap_or(min);
-    match models.iter().find(|f| f.model == Model::Power) {
+        .copied()
+        .filter(|f| (f.rss - min.rss) / var <= crit)
+        .collect();
+    let chosen = candidates.first().copied().unwrap_or(min);
+    let power_wins = match models.iter().find(|f| f.model == Model::Power) {
         Some(p) if p.df >= 1 => {
             let var = p.rss.max(floor) / p.df as f64;
-            let crit = t_quantile_975(p.df).powi(2);
-            if (chosen.rss - p.rss) / var > crit {
-                Model::Power
-            } else {
-                chosen.model
-            }
+            (chosen.rss - p.rss) / var > t_quantile_975(p.df).powi(2)
         }
-        _ => chosen.model,
+        _ => false,
+    };
+    if power_wins {
+        return power_only;
+    }
+    Choice {
+        best: chosen.model,
+        prediction_model: if candidates.len() > 1 {
+            Model::Power
+        } else {
+            chosen.model
+        },
+        candidates: candidates.iter().map(|f| f.model).collect(),
     }
 }
 
@@ -357,9 +398,10 @@ impl Fit {
             .expect("a fit always holds the power law")
     }
 
-    /// Predicts the value at `size` with the chosen model and its 95% prediction interval.
+    /// Predicts the value at `size` with [`Fit::prediction_model`] and its 95% prediction
+    /// interval.
     pub fn predict(&self, size: f64) -> Option<Prediction> {
-        self.predict_with(self.best, size)
+        self.predict_with(self.prediction_model, size)
     }
 
     /// Predicts the value at `size` with `model`.
@@ -390,7 +432,7 @@ impl Fit {
         })
     }
 
-    /// How much the chosen model grows from size `from` to size `to` (the ratio of its values),
+    /// How much the prediction model grows from size `from` to size `to` (the ratio of its values),
     /// with the half-width of the ratio's 95% interval in log space: the scatter of the
     /// measured run and of the new one (`2s²`), plus for the power law the slope's uncertainty
     /// over the distance `ln(to/from)`.
@@ -398,7 +440,7 @@ impl Fit {
         if !(from > 0.0 && to > 0.0 && from.is_finite() && to.is_finite()) {
             return None;
         }
-        let f = self.best_fit();
+        let f = self.model(self.prediction_model)?;
         let g = f.model.ln_shape(to)? - f.model.ln_shape(from)?;
         let ln_ratio = if f.model == Model::Power {
             f.exponent * g
@@ -414,12 +456,37 @@ impl Fit {
         (r.is_finite() && half.is_finite()).then_some((r, half))
     }
 
-    /// `n^1.98`-style description of the chosen model, for tables.
+    /// The model for tables: `O(n log n)`, `O(n^1.47)`, or `O(n) or O(n log n)` when the
+    /// points cannot tell the shapes apart.
     pub fn describe(&self) -> String {
         match self.best {
             Model::Power => format!("O(n^{:.2})", self.exponent),
+            _ if self.candidates.len() > 1 => self
+                .candidates
+                .iter()
+                .map(|m| m.label())
+                .collect::<Vec<_>>()
+                .join(" or "),
             m => m.label().to_owned(),
         }
+    }
+}
+
+impl Fit {
+    /// The model predictions use, for labels: [`Fit::describe`], followed by the candidate
+    /// shapes when the power law stands in for them (`O(n^1.07) between O(n) or O(n log n)`).
+    pub fn describe_prediction(&self) -> String {
+        if self.prediction_model == self.best {
+            self.describe()
+        } else {
+            format!("O(n^{:.2}) between {}", self.exponent, self.describe())
+        }
+    }
+
+    /// R² of the model predictions use.
+    pub fn prediction_r_squared(&self) -> f64 {
+        self.model(self.prediction_model)
+            .map_or(self.r_squared, |f| f.r_squared)
     }
 }
 

@@ -231,3 +231,33 @@ fn everything_serialized_is_finite() {
     assert!(f.model(Model::NLogN).is_none());
     assert_eq!(f.best, Model::Linear);
 }
+
+#[test]
+fn shapes_the_points_cannot_tell_apart_predict_with_the_power_law() {
+    // n^1.05 with ±10% scatter over two decades: as close to n as to n log n.
+    let pts: Vec<Point> = [1e3, 3e3, 1e4, 3e4, 1e5]
+        .iter()
+        .zip([1.1, 0.9, 1.1, 0.9, 1.1])
+        .map(|(&n, e)| Point::new(n, n.powf(1.05) * e))
+        .collect();
+    let f = fit(&pts).unwrap();
+    assert_eq!(f.candidates, vec![Model::Linear, Model::NLogN]);
+    assert_eq!(f.best, Model::Linear);
+    assert_eq!(f.prediction_model, Model::Power);
+    assert_eq!(f.describe(), "O(n) or O(n log n)");
+    assert!(f.describe_prediction().starts_with("O(n^1.0"));
+    let p = f.predict(1e6).unwrap();
+    assert_eq!(p.model, Model::Power);
+    let lin = f.predict_with(Model::Linear, 1e6).unwrap().value;
+    let nlogn = f.predict_with(Model::NLogN, 1e6).unwrap().value;
+    assert!(
+        lin < p.value && p.value < nlogn,
+        "{lin} {} {nlogn}",
+        p.value
+    );
+    // Clear data has one candidate and predicts with it.
+    let clear = fit(&series(|n| 5.0 * n, 0.05)).unwrap();
+    assert_eq!(clear.candidates, vec![Model::Linear]);
+    assert_eq!(clear.prediction_model, Model::Linear);
+    assert_eq!(clear.describe_prediction(), "O(n)");
+}

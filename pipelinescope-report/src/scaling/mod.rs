@@ -23,7 +23,7 @@ pub mod fit;
 pub mod report;
 
 pub use fit::{Fit, FitError, Model, ModelFit, Point, Prediction, fit};
-pub use report::{Outcome, RunEntry, Scaled, ScalingReport, build};
+pub use report::{Outcome, Repeats, RunEntry, Scaled, ScalingReport, build};
 
 /// Confidence level of every interval in this module.
 pub const CONFIDENCE: f64 = 0.95;

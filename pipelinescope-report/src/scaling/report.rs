@@ -18,6 +18,9 @@ pub struct ScalingReport {
     pub confidence: f64,
     /// The size predictions are made at, if one was asked for.
     pub predict_size: Option<u64>,
+    /// How runs repeated at one size were combined.
+    #[serde(default)]
+    pub repeats: Repeats,
     /// One entry per run (fitted or failed), in the order they were given.
     pub runs: Vec<RunEntry>,
     /// One entry per function seen in any run: cumulative and self time, and calls.
@@ -130,25 +133,60 @@ struct Series {
 impl Series {
     fn add(&mut self, size: u64, time: u64, self_time: Option<u64>, count: u64) {
         let n = size as f64;
-        keep_min(&mut self.time, n, time as f64);
+        self.time.push(Point::new(n, time as f64));
         if let Some(s) = self_time {
-            keep_min(&mut self.self_time, n, s as f64);
+            self.self_time.push(Point::new(n, s as f64));
         }
-        keep_min(&mut self.count, n, count as f64);
+        self.count.push(Point::new(n, count as f64));
         if (size, time) > self.largest {
             self.largest = (size, time);
         }
     }
 }
 
-/// Adds a point, or lowers the one already at that size: of repeated runs at one size the
-/// fastest is kept, as the one least disturbed by other work on the machine (the others are
-/// slower by interference, not by the input).
-fn keep_min(points: &mut Vec<Point>, size: f64, value: f64) {
-    match points.iter_mut().find(|p| p.size == size) {
-        Some(p) => p.value = p.value.min(value),
-        None => points.push(Point::new(size, value)),
+/// What to fit when a size was run more than once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Repeats {
+    /// Every run is a point: the fit goes through the (geometric) middle of the repeats, and the
+    /// intervals include the run-to-run scatter.
+    #[default]
+    All,
+    /// The median run of each size.
+    Median,
+    /// The fastest run of each size: the cost with the least interference, biased low as a
+    /// prediction on a busy machine (a long run cannot dodge interference as a short one can).
+    Min,
+}
+
+/// `points` with the repeats at each size combined as `how` says, in order of first appearance.
+fn combine(points: Vec<Point>, how: Repeats) -> Vec<Point> {
+    if how == Repeats::All {
+        return points;
     }
+    let mut sizes: Vec<f64> = Vec::new();
+    for p in &points {
+        if !sizes.contains(&p.size) {
+            sizes.push(p.size);
+        }
+    }
+    sizes
+        .into_iter()
+        .map(|n| {
+            let mut v: Vec<f64> = points
+                .iter()
+                .filter(|p| p.size == n)
+                .map(|p| p.value)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            let value = match how {
+                Repeats::Min => v[0],
+                _ if v.len() % 2 == 1 => v[v.len() / 2],
+                _ => (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0,
+            };
+            Point::new(n, value)
+        })
+        .collect()
 }
 
 fn series<'a>(list: &'a mut Vec<Series>, name: &str, module: &str) -> &'a mut Series {
@@ -170,9 +208,14 @@ fn series<'a>(list: &'a mut Vec<Series>, name: &str, module: &str) -> &'a mut Se
 
 /// Fits every function and stage over `runs`, each given as (size, path of its profile, the
 /// profile). Functions are matched by name and module, stages likewise; a subject missing from a
-/// run has no point there. Runs repeated at one size give one point per size: the smallest. Subjects are listed by their time at the largest size, largest first
+/// run has no point there. Runs repeated at one size are combined as `repeats` says. Subjects are
+/// listed by their time at the largest size, largest first
 /// (stages in pipeline order of the last run that has them).
-pub fn build(runs: &[(u64, String, &Profile)], predict_size: Option<u64>) -> ScalingReport {
+pub fn build(
+    runs: &[(u64, String, &Profile)],
+    predict_size: Option<u64>,
+    repeats: Repeats,
+) -> ScalingReport {
     let mut functions: Vec<Series> = Vec::new();
     let mut stages: Vec<Series> = Vec::new();
     let mut stage_order: Vec<(String, String, u32)> = Vec::new();
@@ -205,9 +248,9 @@ pub fn build(runs: &[(u64, String, &Profile)], predict_size: Option<u64>) -> Sca
     };
     stages.sort_by_key(|s| order(s));
     let finish = |s: Series, with_self: bool| Scaled {
-        time: Outcome::new(s.time, predict_size),
-        self_time: with_self.then(|| Outcome::new(s.self_time, predict_size)),
-        count: Outcome::new(s.count, predict_size),
+        time: Outcome::new(combine(s.time, repeats), predict_size),
+        self_time: with_self.then(|| Outcome::new(combine(s.self_time, repeats), predict_size)),
+        count: Outcome::new(combine(s.count, repeats), predict_size),
         name: s.name,
         module: s.module,
     };
@@ -215,6 +258,7 @@ pub fn build(runs: &[(u64, String, &Profile)], predict_size: Option<u64>) -> Sca
         schema_version: SCALING_SCHEMA_VERSION,
         confidence: super::CONFIDENCE,
         predict_size,
+        repeats,
         runs: runs
             .iter()
             .map(|(size, path, _)| RunEntry {
@@ -270,7 +314,7 @@ mod tests {
             .zip([100, 1_000, 10_000])
             .map(|(p, n)| (n, format!("run{n}"), p))
             .collect();
-        let r = build(&runs, Some(100_000));
+        let r = build(&runs, Some(100_000), Repeats::All);
         assert_eq!(r.fitted_sizes(), vec![100, 1_000, 10_000]);
         // Ordered by time at the largest size: quad (1e8) before lin (3e4).
         assert_eq!(r.functions[0].name, "quad");
@@ -292,26 +336,43 @@ mod tests {
     }
 
     #[test]
-    fn repeated_sizes_keep_the_fastest_run() {
+    fn repeated_sizes_are_combined_as_asked() {
         let mut slow = profile(1_000);
-        slow.functions[0].cumulative_ns *= 5;
-        slow.functions[1].calls += 1;
-        let ps = [profile(100), slow, profile(1_000), profile(10_000)];
+        slow.functions[0].cumulative_ns *= 4;
+        let mut slower = profile(1_000);
+        slower.functions[0].cumulative_ns *= 16;
+        let ps = [profile(100), slow, profile(1_000), slower, profile(10_000)];
         let runs: Vec<(u64, String, &Profile)> = ps
             .iter()
-            .zip([100, 1_000, 1_000, 10_000])
+            .zip([100, 1_000, 1_000, 1_000, 10_000])
             .map(|(p, n)| (n, String::new(), p))
             .collect();
-        let r = build(&runs, None);
-        let quad = r.function("quad", "m").unwrap();
-        assert_eq!(quad.time.points.len(), 3);
-        assert_eq!(quad.time.points[1], Point::new(1_000.0, 1e6));
-        assert!((quad.time.fit.as_ref().unwrap().exponent - 2.0).abs() < 1e-9);
+        let at_1000 = |how| {
+            let r = build(&runs, None, how);
+            let quad = r.function("quad", "m").unwrap().clone();
+            assert_eq!(r.repeats, how);
+            assert_eq!(r.runs.len(), 5);
+            quad
+        };
+        let all = at_1000(Repeats::All);
+        assert_eq!(all.time.points.len(), 5);
+        // ln-space mean of 1, 4 and 16 at n = 1000: 4 (k stays 2, the level moves).
+        let f = all.time.fit.as_ref().unwrap();
+        assert!((f.exponent - 2.0).abs() < 1e-9);
+        assert!(f.exponent_high > f.exponent_low + 0.1);
+        let min = at_1000(Repeats::Min);
+        assert_eq!(min.time.points.len(), 3);
+        assert_eq!(min.time.points[1], Point::new(1_000.0, 1e6));
+        assert!((min.time.fit.as_ref().unwrap().exponent - 2.0).abs() < 1e-9);
+        let median = at_1000(Repeats::Median);
+        assert_eq!(median.time.points[1], Point::new(1_000.0, 4e6));
         assert_eq!(
-            r.function("lin", "m").unwrap().count.points[1].value,
-            1_000.0
+            combine(
+                vec![Point::new(1.0, 3.0), Point::new(1.0, 1.0)],
+                Repeats::Median
+            ),
+            vec![Point::new(1.0, 2.0)]
         );
-        assert_eq!(r.runs.len(), 4);
     }
 
     #[test]
@@ -319,7 +380,7 @@ mod tests {
         let ps: Vec<Profile> = [100, 1_000].into_iter().map(profile).collect();
         let runs: Vec<(u64, String, &Profile)> =
             vec![(100, String::new(), &ps[0]), (1_000, String::new(), &ps[1])];
-        let r = build(&runs, None);
+        let r = build(&runs, None, Repeats::All);
         let quad = r.function("quad", "m").unwrap();
         assert!(quad.time.fit.is_none());
         assert_eq!(quad.time.points.len(), 2);
