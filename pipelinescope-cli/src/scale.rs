@@ -106,6 +106,7 @@ pub fn scale_cmd(a: ScaleArgs) -> Result<ExitCode, String> {
         CombineArg::Min => Repeats::Min,
     };
     let mut report = scaling::build(&ok, a.predict, combine);
+    report.project_largest(&ok);
     report.runs = collected
         .iter()
         .map(|c| match &c.result {
@@ -452,6 +453,18 @@ pub fn table(r: &ScalingReport) -> String {
         }
         out.push_str(line.trim_end());
         out.push('\n');
+    }
+    if let Some(e) = &r.extrapolation {
+        let t = &e.total;
+        out.push_str(&format!(
+            "\nwhole run at {}: {} [{}, {}] (instrumented time of the run at {} projected; {})\n",
+            e.expected_size,
+            fmt_ns(t.projected_ns),
+            fmt_ns(t.low_ns),
+            fmt_ns(t.high_ns),
+            e.sample_size,
+            t.model
+        ));
     }
     out.push_str(
         "\nk: exponent of t = a·n^k with its 95% interval (time: cumulative for functions, own \

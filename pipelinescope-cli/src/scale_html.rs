@@ -106,7 +106,22 @@ where several shapes fit, and carry the {:.0}% interval of one new run.</p>",
             escape(&interval),
         );
     }
-    h.push_str("</tbody></table>\n<h2>Plots</h2>\n<p>Points: the runs. Orange: the model predictions \
+    h.push_str("</tbody></table>\n");
+    if let Some(e) = &r.extrapolation {
+        let t = &e.total;
+        let _ = writeln!(
+            h,
+            "<p>Whole run at n = {}: <b>{}</b> [{}, {}]: the instrumented time of the run at \
+n = {} projected, each root function following its fit ({}).</p>",
+            e.expected_size,
+            escape(&fmt_ns(t.projected_ns)),
+            escape(&fmt_ns(t.low_ns)),
+            escape(&fmt_ns(t.high_ns)),
+            e.sample_size,
+            escape(&t.model)
+        );
+    }
+    h.push_str("<h2>Plots</h2>\n<p>Points: the runs. Orange: the model predictions \
 use; dashed grey: the free power law where another model is used; the orange bar: the prediction and \
 its interval.</p>\n<div class=\"plots\">\n");
     for s in r.functions.iter().take(MAX_FUNCTION_PLOTS) {

@@ -281,6 +281,14 @@ fn the_example_grows_linearly_n_log_n_and_quadratically() {
         assert!(l < v && v < h, "{name}: {p}");
     }
     assert_eq!(r["runs"].as_array().unwrap().len(), 9);
+    // The largest run projected to 2000000, every root function following its fit.
+    let e = &r["extrapolation"];
+    assert_eq!(
+        (e["sample_size"].as_u64(), e["expected_size"].as_u64()),
+        (Some(200_000), Some(2_000_000))
+    );
+    assert_eq!(e["total"]["model"], "all root functions fitted");
+    assert!(stdout.contains("whole run at 2000000"), "{stdout}");
     assert!(stdout.contains("similar_pairs") && stdout.contains("at 2000000"));
     let html = fs::read_to_string(out.join("scaling.html")).unwrap();
     assert_eq!(html.matches("<svg").count(), 3);

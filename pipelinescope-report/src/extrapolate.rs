@@ -254,7 +254,7 @@ fn project_total(
         high_ns: projected_ns + half,
         model: match fitted {
             0 => ASSUMED_LINEAR.to_owned(),
-            f if f == roots => "fitted".to_owned(),
+            f if f == roots => "all root functions fitted".to_owned(),
             f => format!("{f} of {roots} root functions fitted, the rest O(n) assumed"),
         },
         r_squared: None,
@@ -397,7 +397,7 @@ mod tests {
         assert!((stage.projected_count / 5_000.0 - 1.0).abs() < 1e-9);
         // The total follows its only root call.
         assert!((e.total.projected_ns / 1e8 - 1.0).abs() < 1e-9);
-        assert_eq!(e.total.model, "fitted");
+        assert_eq!(e.total.model, "all root functions fitted");
         // Without fits: linear everywhere, labelled so.
         let lin = extrapolate(&p, 1_000, 10_000);
         assert_eq!(lin.functions[0].projected_ns, 1e7);

@@ -1,7 +1,7 @@
 //! Fits of every function and stage over runs of one program at different sizes: what
 //! `pipelinescope scale` writes as `scaling.json`.
 
-use pipelinescope_core::profile::Profile;
+use pipelinescope_core::profile::{Extrapolation, Profile};
 use serde::{Deserialize, Serialize};
 
 use super::fit::{Fit, Point, Prediction, fit};
@@ -27,6 +27,11 @@ pub struct ScalingReport {
     pub functions: Vec<Scaled>,
     /// One entry per stage seen in any run: own time, and records handed out.
     pub stages: Vec<Scaled>,
+    /// The largest fitted run projected to [`ScalingReport::predict_size`] with
+    /// [`crate::extrapolate::extrapolate_with`]: every function and stage following its fit, and
+    /// the whole run's instrumented time. Set by [`ScalingReport::project_largest`].
+    #[serde(default)]
+    pub extrapolation: Option<Extrapolation>,
 }
 
 /// One run: its size and where it came from, or why it is missing.
@@ -97,6 +102,26 @@ impl ScalingReport {
     /// The fits of the stage `name` in `module` (any module when `module` is empty).
     pub fn stage(&self, name: &str, module: &str) -> Option<&Scaled> {
         find(&self.stages, name, module)
+    }
+
+    /// Projects the largest of `runs` (as given to [`build`]) to the prediction size, following
+    /// the fits; nothing without a prediction size or runs.
+    pub fn project_largest(&mut self, runs: &[(u64, String, &Profile)]) {
+        let Some(expected) = self.predict_size else {
+            return;
+        };
+        // The largest size; of its repeats, the first.
+        let largest = runs
+            .iter()
+            .fold(None::<&(u64, String, &Profile)>, |best, r| match best {
+                Some(b) if b.0 >= r.0 => Some(b),
+                _ => Some(r),
+            });
+        if let Some((size, _, profile)) = largest {
+            let mut e = crate::extrapolate::extrapolate_with(profile, *size, expected, Some(self));
+            e.sample_size_source = "set".to_owned();
+            self.extrapolation = Some(e);
+        }
     }
 
     /// The sizes of the runs that were fitted, in the order given.
@@ -269,6 +294,7 @@ pub fn build(
             .collect(),
         functions: functions.into_iter().map(|s| finish(s, true)).collect(),
         stages: stages.into_iter().map(|s| finish(s, false)).collect(),
+        extrapolation: None,
     }
 }
 
@@ -333,6 +359,17 @@ mod tests {
         let parse = r.stage("parse", "").unwrap();
         assert_eq!(parse.time.fit.as_ref().unwrap().best, Model::Linear);
         assert!(parse.self_time.is_none());
+
+        // The largest run projected to 100000 follows the fits: quad 100x, lin and parse 10x.
+        let mut r = r;
+        r.project_largest(&runs);
+        let e = r.extrapolation.as_ref().unwrap();
+        assert_eq!((e.sample_size, e.expected_size), (10_000, 100_000));
+        let by_name = |n: &str| e.functions.iter().find(|p| p.name == n).unwrap();
+        assert!((by_name("quad").projected_ns / 1e10 - 1.0).abs() < 1e-9);
+        assert_eq!(by_name("quad").model, "O(n^2)");
+        assert!((by_name("lin").projected_ns / 3e5 - 1.0).abs() < 1e-9);
+        assert!((e.stages[0].projected_ns / 7e5 - 1.0).abs() < 1e-9);
     }
 
     #[test]
