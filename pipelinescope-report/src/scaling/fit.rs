@@ -339,7 +339,7 @@ pub struct Choice {
 /// point of F(1, df) (`t²`). The simplest candidate (earliest in [`Model::FIXED`]) is reported.
 /// The power law, with its extra parameter, is reported instead only when it is clearly better
 /// than that by the same test against its own residual variance. Exact fits use a floor of
-/// [`EXACT_RSS`] per point as their variance, so that exact data picks the exact shape.
+/// `EXACT_RSS` (1e-12) per point as their variance, so that exact data picks the exact shape.
 ///
 /// Predictions use the reported model, except when several shapes are candidates: then the
 /// data cannot tell, say, `n` from `n log n`, and picking the simpler would under-predict the

@@ -4,7 +4,7 @@
 //! The points can come from several runs of one program at different sizes (`pipelinescope
 //! scale`: one point per run, weight 1) or from one run whose calls recorded their own sizes
 //! (one point per size class: the mean per call, weighted by the calls, see
-//! [`Point::per_call`]). [`fit`] does not care which.
+//! [`Point::per_call`]). [`fit()`] does not care which.
 //!
 //! # Method
 //!
