@@ -117,6 +117,70 @@ fn sub_timing(p: &mut Percentiles, h: &mut Histogram, base_p: &Percentiles, base
     *h = d;
 }
 
+/// Makes each call path's inclusive time its self time plus its callees' inclusive times again,
+/// and each function's times the sums over its paths, as a snapshot has them. Each snapshot
+/// holds these identities with self times clamped at zero, but the difference of two clamped
+/// figures need not: a parent whose self time read 15 ms before and (clamped) 15 ms after, while
+/// its callees were charged more in between, would show callees longer than itself.
+fn settle_paths(p: &mut Profile) {
+    let nodes = &mut p.call_tree.nodes;
+    let n = nodes.len();
+    // A path whose function is also one of its ancestors' keeps its measured time: its self
+    // time holds its inner activations, which its callees' times hold too.
+    let recursive: Vec<bool> = (0..n)
+        .map(|i| {
+            let f = nodes[i].function;
+            let mut up = nodes[i].parent;
+            let mut steps = 0;
+            while let Some(u) = up.filter(|_| steps < n) {
+                let Some(a) = nodes.get(u as usize) else {
+                    break;
+                };
+                if f.is_some() && a.function == f {
+                    return true;
+                }
+                up = a.parent;
+                steps += 1;
+            }
+            false
+        })
+        .collect();
+    // Paths come after their parents (ids are given parents first): settle callees first.
+    for i in (0..n).rev() {
+        if nodes[i].parent.is_none() {
+            continue;
+        }
+        let children: u64 = nodes[i]
+            .children
+            .iter()
+            .filter_map(|&c| nodes.get(c as usize))
+            .filter(|c| c.parent == Some(i as u32))
+            .map(|c| c.cumulative_ns)
+            .sum();
+        let node = &mut nodes[i];
+        node.cumulative_ns = if recursive[i] {
+            node.cumulative_ns.max(node.self_ns)
+        } else {
+            node.self_ns + children
+        };
+    }
+    // (A function without paths, if any, keeps its own figures.)
+    let mut sums: Vec<Option<(u64, u64)>> = vec![None; p.functions.len()];
+    for node in nodes.iter().filter(|n| n.parent.is_some()) {
+        if let Some(s) = node.function.and_then(|f| sums.get_mut(f as usize)) {
+            let (self_ns, cum) = s.get_or_insert((0, 0));
+            *self_ns += node.self_ns;
+            *cum += node.cumulative_ns;
+        }
+    }
+    for (f, sum) in p.functions.iter_mut().zip(sums) {
+        if let Some((self_ns, cumulative_ns)) = sum {
+            f.self_ns = self_ns;
+            f.cumulative_ns = cumulative_ns;
+        }
+    }
+}
+
 impl Profile {
     /// What this snapshot holds beyond `base`, an earlier snapshot of the same process.
     pub fn since(&self, base: &Profile) -> Profile {
@@ -179,6 +243,8 @@ impl Profile {
                 n.panics = n.panics.saturating_sub(b.panics);
             }
         }
+
+        settle_paths(&mut out);
 
         // Threads.
         let before_threads: HashMap<u32, &ThreadStats> =
@@ -488,5 +554,69 @@ mod tests {
             sink.upstream_ns
         );
         assert_eq!(sink.records_out, 100);
+    }
+
+    /// A parent charged 15 us of self time before the base and less than none since (its
+    /// callee was charged more than the parent measured): the run's figures still have the
+    /// callee inside the parent, and the parent's times are the sums over its path.
+    #[test]
+    fn a_difference_keeps_callees_inside_their_callers() {
+        let f = |name: &str, calls: u64, self_ns: u64, cum: u64| FunctionStats {
+            name: name.into(),
+            calls,
+            self_ns,
+            cumulative_ns: cum,
+            ..FunctionStats::default()
+        };
+        let tree = |calls: u64, parent: (u64, u64), child: u64| CallTree {
+            nodes: vec![
+                CallNode {
+                    children: vec![1],
+                    ..CallNode::default()
+                },
+                CallNode {
+                    id: 1,
+                    parent: Some(0),
+                    function: Some(0),
+                    children: vec![2],
+                    calls,
+                    self_ns: parent.0,
+                    cumulative_ns: parent.1,
+                    panics: 0,
+                },
+                CallNode {
+                    id: 2,
+                    parent: Some(1),
+                    function: Some(1),
+                    children: vec![],
+                    calls,
+                    self_ns: child,
+                    cumulative_ns: child,
+                    panics: 0,
+                },
+            ],
+        };
+        let base = Profile {
+            functions: vec![f("parent", 1, 15_000, 16_000), f("child", 1, 1_000, 1_000)],
+            call_tree: tree(1, (15_000, 16_000), 1_000),
+            ..Profile::default()
+        };
+        // Cumulative: the parent's self time fell back (its clamped sum took a negative part)
+        // while the child grew: the raw difference would give the parent 2,000 ns of
+        // inclusive time around a child of 5,000.
+        let now = Profile {
+            functions: vec![f("parent", 2, 12_000, 18_000), f("child", 2, 6_000, 6_000)],
+            call_tree: tree(2, (12_000, 18_000), 6_000),
+            ..Profile::default()
+        };
+        let d = now.since(&base);
+        let parent = &d.functions[0];
+        let child = &d.functions[1];
+        assert_eq!(child.cumulative_ns, 5_000);
+        assert_eq!(parent.self_ns, 0);
+        assert_eq!(parent.cumulative_ns, 5_000);
+        assert!(child.cumulative_ns <= parent.cumulative_ns);
+        let n = &d.call_tree.nodes;
+        assert_eq!(n[1].cumulative_ns, n[1].self_ns + n[2].cumulative_ns);
     }
 }
