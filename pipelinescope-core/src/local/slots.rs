@@ -1,20 +1,9 @@
 //! The figures one thread keeps per call path and per site: atomics only their thread writes.
 
-use crate::hist::AtomicHist;
 use crate::sampling;
+use crate::util::bump;
+use crate::util::hist::AtomicHist;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::*};
-
-/// Adds to a counter that only the current thread writes: no atomic read-modify-write needed.
-#[inline(always)]
-pub(super) fn bump(c: &AtomicU64, by: u64) {
-    c.store(c.load(Relaxed).wrapping_add(by), Relaxed);
-}
-
-/// [`bump`] for a 32-bit counter (`u32::MAX` takes one off).
-#[inline(always)]
-pub(super) fn bump32(c: &AtomicU32, by: u32) {
-    c.store(c.load(Relaxed).wrapping_add(by), Relaxed);
-}
 
 /// Figures of one call path on one thread. Times are fixed-point ticks (`FP` fractional bits)
 /// summed as two's-complement (a compensated call can be below zero): a timed call adds what
@@ -89,7 +78,7 @@ impl Default for SiteSlot {
 impl SiteSlot {
     /// Counts one timed call of compensated time `fp` (fixed point) standing for `w` calls.
     #[inline(always)]
-    pub(super) fn record(&self, fp: u64, w: u64) {
+    pub(crate) fn record(&self, fp: u64, w: u64) {
         let ticks = sampling::whole_ticks(fp);
         self.hist.record_n(ticks, w);
         bump(&self.sum_fp, fp.wrapping_mul(w));

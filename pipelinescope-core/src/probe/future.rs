@@ -1,8 +1,9 @@
 //! The probe of an `async fn`: its body's future, timed per poll and from first poll to
 //! completion. Polls are always timed (a future is polled a few times, not millions).
 
-use crate::recorder::{ExitKind, Frame, ThreadData, local};
+use crate::local::{ExitKind, Frame, ThreadData};
 use crate::site::{Site, SiteKind};
+use crate::threads::local;
 
 /// An `async fn`'s future, timed per poll and from first poll to completion.
 pub struct Instrumented<F> {

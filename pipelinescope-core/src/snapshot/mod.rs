@@ -3,16 +3,20 @@
 //! Runs on the caller's thread, never stops the threads it reads: each figure is an atomic that
 //! its owner writes, so a snapshot taken while calls are in flight sees every finished call of
 //! every thread (live, pooled or exited); calls still open are not counted yet. Threads that
-//! have exited were folded into one aggregate as they exited (`recorder::exited`): the snapshot
+//! have exited were folded into one aggregate as they exited (`threads::exited`): the snapshot
 //! starts from it, so its cost does not grow with the threads that came and went.
 
-mod merge;
+#[cfg(feature = "alloc")]
+pub(crate) mod alloc;
+#[cfg(test)]
+mod exit_tests;
+pub(crate) mod stages;
 
 use crate::clock::{ns_per_tick, ticks_to_ns};
 use crate::profile::*;
-use crate::recorder::registered;
 use crate::site::{Site, SiteKind, registry};
-pub(crate) use merge::Merged;
+use crate::threads::merge::Merged;
+use crate::threads::registered;
 use std::collections::HashMap;
 
 /// Reads every thread's figures. `wall_ns` is the run's wall time so far (for shares).
@@ -156,8 +160,8 @@ pub fn collect(wall_ns: u64) -> Profile {
 
     let total_calls = functions.iter().map(|f| f.calls).sum();
     let instrumented_ns = thread_rows.iter().map(|t: &ThreadStats| t.root_ns).sum();
-    let (stages, pipeline_edges) = crate::stage::collect(wall_ns);
-    let cal = crate::calibrate::calibration();
+    let (stages, pipeline_edges) = stages::collect(wall_ns);
+    let cal = crate::probe::calibrate::calibration();
     let mut profile = Profile {
         schema_version: SCHEMA_VERSION,
         meta: RunMeta {
@@ -170,7 +174,7 @@ pub fn collect(wall_ns: u64) -> Profile {
             probe_outside_ns: cal.outside_ns,
             probe_untimed_ns: cal.untimed_ns,
             compensated: cal.compensated,
-            stage_probe: crate::stage::calibration(),
+            stage_probe: crate::probe::stage::calibration(),
             timing: if cal.sampled { "sampled" } else { "exact" }.to_string(),
             clock_resolution_ns: crate::clock::resolution_ns(),
             pipelinescope_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -98,7 +98,7 @@ impl AtomicHist {
     fn grow(&self, c: usize) -> *mut AtomicU64 {
         // The recorder's own memory is not the program's.
         #[cfg(feature = "alloc")]
-        let _quiet = crate::alloc::quiet_here();
+        let _quiet = crate::util::quiet::quiet_here();
         let b: Box<[AtomicU64]> = (0..chunk_len(c)).map(|_| AtomicU64::new(0)).collect();
         let p = Box::into_raw(b) as *mut AtomicU64;
         self.chunks[c].store(p, Release);

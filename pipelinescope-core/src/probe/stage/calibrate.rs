@@ -18,8 +18,10 @@
 //! pulls their spans less theirs ([`Costs::pulls`]), and the stage's downstream wait is its
 //! active time less its calls and what timing them cost ([`Costs::probe`]).
 
-use super::lazy::{self, StageInput, StageIter};
+use super::input::StageInput;
+use super::link::StageLink;
 use super::local;
+use super::output::StageIter;
 use crate::clock::raw;
 use std::cell::RefCell;
 use std::hint::black_box;
@@ -170,7 +172,7 @@ fn case(input: bool, fold: bool) -> Case {
     let mut child = Vec::new();
     for _ in 0..ROUNDS {
         SAMPLES.with(|s| *s.borrow_mut() = Some(Vec::with_capacity(1024)));
-        let link = lazy::StageLink::calibrating();
+        let link = StageLink::calibrating();
         let source = (0..CALLS).map(black_box);
         if input {
             let input = StageInput::new(&link, source);
@@ -208,7 +210,7 @@ fn measure() -> [Costs; 2] {
     };
     // The recorder's own memory is not the program's.
     #[cfg(feature = "alloc")]
-    let _quiet = crate::alloc::quiet_here();
+    let _quiet = crate::util::quiet::quiet_here();
     // The calibration's frames close into whatever frame is open on this thread (a stage made
     // inside an eager stage, or inside a timed call): put it back as it was, and count the
     // calibration's time as that frame's child, not as its own.
@@ -230,11 +232,11 @@ fn measure() -> [Costs; 2] {
         // What the wrappers cost untimed (not recording: the same hot path, no slow calls),
         // per call in ticks times 16: an input alone, and a stage over an input.
         let pull = untimed(&|| {
-            let link = lazy::StageLink::off();
+            let link = StageLink::off();
             drain(StageInput::new(&link, (0..CALLS).map(black_box)), fold)
         });
         let both = untimed(&|| {
-            let link = lazy::StageLink::off();
+            let link = StageLink::off();
             let input = StageInput::new(&link, (0..CALLS).map(black_box));
             drain(StageIter::off(input.map(black_box)), fold)
         });

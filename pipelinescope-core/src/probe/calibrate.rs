@@ -15,39 +15,10 @@
 //! the lower quartile over rounds, so a round that lost the CPU to another process does not
 //! move the figures.
 
-use crate::recorder;
+use crate::cost::{COMPENSATE, FP, MEASURED, SAMPLING, apply};
 use crate::site::{Site, SiteKind};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering::*};
-
-/// Fractional bits of the fixed-point tick amounts the recorder keeps probe costs in: a probe
-/// costs a few dozen ticks, and a parent subtracts it once per nested call, so whole ticks would
-/// add up a rounding error of up to one tick per call.
-pub(crate) const FP: u32 = 8;
-
-/// The costs the recorder takes off, in fixed-point ticks (`FP` fractional bits). Written once
-/// when calibration ends (or by [`set_compensation`]), read by every timed exit.
-#[repr(align(64))]
-pub(crate) struct Costs {
-    /// Inside a timed call's own interval.
-    pub inside: AtomicU64,
-    /// In the caller's interval, for a timed call.
-    pub outside: AtomicU64,
-    /// In the caller's interval, for an untimed call.
-    pub untimed: AtomicU64,
-}
-
-pub(crate) static COSTS: Costs = Costs {
-    inside: AtomicU64::new(0),
-    outside: AtomicU64::new(0),
-    untimed: AtomicU64::new(0),
-};
-
-/// The measured costs in fixed-point ticks, kept whether or not they are applied.
-static MEASURED: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
-
-static COMPENSATE: AtomicBool = AtomicBool::new(true);
-static SAMPLING: AtomicBool = AtomicBool::new(true);
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::*};
 
 /// What one instrumented function call costs on this machine, as measured at start.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -93,29 +64,6 @@ pub fn set_compensation(on: bool) {
     ensure();
     COMPENSATE.store(on, Relaxed);
     apply();
-}
-
-/// Whether functions much shorter than the probe are timed on a random sample of their calls
-/// (default on; counts stay exact). Off, every call is timed. Applies to timing decisions made
-/// from now on.
-pub fn set_sampling(on: bool) {
-    SAMPLING.store(on, Relaxed);
-}
-
-/// Whether sampling is on.
-#[inline(always)]
-pub(crate) fn sampling() -> bool {
-    SAMPLING.load(Relaxed)
-}
-
-fn apply() {
-    let on = COMPENSATE.load(Relaxed);
-    for (to, from) in [&COSTS.inside, &COSTS.outside, &COSTS.untimed]
-        .into_iter()
-        .zip(&MEASURED)
-    {
-        to.store(if on { from.load(Relaxed) } else { 0 }, Relaxed);
-    }
 }
 
 const NOT_STARTED: u8 = 0;
@@ -206,7 +154,7 @@ fn work(x: u64) -> u64 {
 /// save and restore around its body.
 #[inline(never)]
 fn instrumented(x: u64) -> u64 {
-    let _g = recorder::enter(&EMPTY);
+    let _g = super::function::enter(&EMPTY);
     work(x)
 }
 
@@ -232,7 +180,7 @@ fn calls(f: fn(u64) -> u64) -> u64 {
 /// interval less the work's bare time. Untimed: what an untimed call adds to the bare
 /// function. Timed: what a timed call adds, from calls timed one in `TIMED_EVERY`.
 fn measure() -> Option<[u64; 3]> {
-    let td = recorder::local()?;
+    let td = crate::threads::local()?;
     let id = EMPTY.id();
     let mut inside = Vec::with_capacity(ROUNDS);
     let mut timed = Vec::with_capacity(ROUNDS);
@@ -262,7 +210,7 @@ fn measure() -> Option<[u64; 3]> {
     let timed = lower_quartile(&mut timed);
     let untimed = lower_quartile(&mut untimed);
     // The calibration's calls appear nowhere.
-    recorder::forget_current_thread(td);
+    crate::threads::forget_current_thread(td);
     Some([inside.min(timed), timed.saturating_sub(inside), untimed])
 }
 
@@ -283,6 +231,6 @@ mod tests {
         let c = calibration();
         assert!(c.inside_ns > 0.0 && c.inside_ns < 1_000.0, "{c:?}");
         assert!(c.untimed_ns < c.timed_ns(), "{c:?}");
-        assert!(COSTS.inside.load(Relaxed) > 0);
+        assert!(crate::cost::COSTS.inside.load(Relaxed) > 0);
     }
 }

@@ -1,74 +1,52 @@
-//! The registry of the live threads' stage figures, and what the exited threads left: their
-//! figures summed per stage and per edge as each thread exits, their memory freed.
-//!
-//! A thread moves from the live list to the aggregate under the registry's lock, and
-//! [`collect`](super::collect) reads both under it: every thread is counted once, live or
-//! exited. Stage figures merge by plain sums (the histogram's buckets too), min and max, so the
-//! aggregate holds exactly what reading the threads one by one would.
+//! Merging threads' stage figures: per stage and per edge, by plain sums (the histogram's
+//! buckets too), min and max, so an aggregate holds exactly what reading the threads one by one
+//! would. A snapshot adds the live threads to the exited threads' aggregate, which each thread
+//! joined as it exited, through the same code.
 
-use super::{Acc, StageSlot, StageThread};
+use crate::local::stage::{StageSlot, StageThread};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::*;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// One stage's figures summed over threads (ticks).
+#[derive(Default, Clone)]
+pub(crate) struct Acc {
+    pub(crate) invocations: u64,
+    pub(crate) records_in: u64,
+    pub(crate) records_out: u64,
+    pub(crate) calls: u64,
+    pub(crate) timed_calls: u64,
+    pub(crate) sampled_weight: u64,
+    pub(crate) own_weighted: u64,
+    pub(crate) upstream_weighted: u64,
+    pub(crate) exact_calls: u64,
+    pub(crate) exact_own_ticks: u64,
+    pub(crate) exact_upstream_ticks: u64,
+    pub(crate) call_ticks: u64,
+    pub(crate) active_ticks: u64,
+    pub(crate) probe_ticks: u64,
+    pub(crate) first_ticks: u64,
+    pub(crate) first_count: u64,
+    pub(crate) exhausted: u64,
+    pub(crate) dropped: u64,
+    pub(crate) hist_sum: u64,
+    pub(crate) min: u64,
+    pub(crate) max: u64,
+    pub(crate) first_seen: u64,
+    pub(crate) buckets: Vec<(u64, u64, u64)>,
+}
 
 /// Stage figures of every thread that has exited.
 #[derive(Clone, Default)]
-pub(super) struct StageExited {
+pub(crate) struct StageExited {
     /// Per stage id (index 0 unused).
-    pub accs: Vec<Acc>,
+    pub(crate) accs: Vec<Acc>,
     /// Records per edge `(from, to)`.
-    pub edges: HashMap<(u32, u32), u64>,
-}
-
-struct Registry {
-    live: Vec<Arc<StageThread>>,
-    /// None until a thread that ran stage code exits; shared with the snapshots reading it.
-    exited: Option<Arc<StageExited>>,
-}
-
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    live: Vec::new(),
-    exited: None,
-});
-
-fn registry() -> MutexGuard<'static, Registry> {
-    // Every change is made whole under the lock: a poisoned one is still consistent.
-    REGISTRY.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Adds a new thread's figures to the live list.
-pub(super) fn register(t: Arc<StageThread>) {
-    registry().live.push(t);
-}
-
-/// The live threads' figures and the exited threads', read at one instant.
-pub(super) fn registered() -> (Vec<Arc<StageThread>>, Option<Arc<StageExited>>) {
-    let r = registry();
-    (r.live.clone(), r.exited.clone())
-}
-
-/// Folds an exiting thread's figures into the exited threads' and frees them (at once, or when
-/// the last snapshot reading them lets go). The thread records nothing more.
-pub(super) fn retire(p: *const StageThread) {
-    // SAFETY: the registry holds `p` until the removal below, and only this thread removes it.
-    let folded = StageExited::of(unsafe { &*p });
-    let gone = {
-        let mut r = registry();
-        let Some(i) = r.live.iter().position(|t| std::ptr::eq(Arc::as_ptr(t), p)) else {
-            return;
-        };
-        match &mut r.exited {
-            Some(e) => Arc::make_mut(e).absorb(&folded),
-            None => r.exited = Some(Arc::new(folded)),
-        }
-        r.live.remove(i)
-    };
-    drop(gone);
+    pub(crate) edges: HashMap<(u32, u32), u64>,
 }
 
 impl StageExited {
     /// One thread's figures.
-    fn of(t: &StageThread) -> StageExited {
+    pub(crate) fn of(t: &StageThread) -> StageExited {
         let mut e = StageExited::default();
         e.add_thread(t, usize::MAX);
         for a in &mut e.accs {
@@ -78,7 +56,7 @@ impl StageExited {
     }
 
     /// Adds a thread's figures of stages below `limit`.
-    pub(super) fn add_thread(&mut self, t: &StageThread, limit: usize) {
+    pub(crate) fn add_thread(&mut self, t: &StageThread, limit: usize) {
         let n = (t.slot_count.load(Acquire) as usize).min(limit);
         if self.accs.len() < n {
             self.accs.resize_with(n, Acc::new);
@@ -96,7 +74,7 @@ impl StageExited {
     }
 
     /// Adds another aggregate.
-    pub(super) fn absorb(&mut self, o: &StageExited) {
+    pub(crate) fn absorb(&mut self, o: &StageExited) {
         if self.accs.len() < o.accs.len() {
             self.accs.resize_with(o.accs.len(), Acc::new);
         }
@@ -110,7 +88,7 @@ impl StageExited {
 }
 
 impl Acc {
-    pub(super) fn new() -> Acc {
+    pub(crate) fn new() -> Acc {
         Acc {
             min: u64::MAX,
             ..Acc::default()
@@ -118,7 +96,7 @@ impl Acc {
     }
 
     /// Adds one thread's figures of the stage.
-    pub(super) fn add_slot(&mut self, s: &StageSlot) {
+    pub(crate) fn add_slot(&mut self, s: &StageSlot) {
         self.invocations += s.invocations.load(Relaxed);
         self.records_in += s.records_in.load(Relaxed);
         self.records_out += s.records_out.load(Relaxed);
@@ -192,60 +170,5 @@ impl Acc {
                 false
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::profile::StageKind;
-    use crate::stage::{StageSite, call, collect};
-    use std::sync::Barrier;
-
-    static EXITING: StageSite = StageSite::new("exiting_eager", "t", "f", 1, StageKind::Eager);
-
-    fn invocations() -> (u64, u64) {
-        let (stages, _) = collect(1);
-        stages
-            .iter()
-            .find(|s| s.name == "exiting_eager")
-            .map_or((0, 0), |s| (s.invocations, s.records_out))
-    }
-
-    /// As the function recorder's test: stage figures of threads exiting while snapshots are
-    /// taken are counted once.
-    #[test]
-    fn no_thread_is_lost_or_counted_twice_while_threads_exit() {
-        const ROUNDS: u64 = 30;
-        const THREADS: u64 = 6;
-        const CALLS: u64 = 50;
-        let mut expected = 0;
-        for _ in 0..ROUNDS {
-            let done = Barrier::new(THREADS as usize + 1);
-            std::thread::scope(|s| {
-                let workers: Vec<_> = (0..THREADS)
-                    .map(|_| {
-                        s.spawn(|| {
-                            for _ in 0..CALLS {
-                                call(&EXITING, 3).finish(&[1u8, 2]);
-                            }
-                            done.wait();
-                        })
-                    })
-                    .collect();
-                done.wait();
-                expected += THREADS * CALLS;
-                loop {
-                    let all_gone = workers.iter().all(|w| w.is_finished());
-                    assert_eq!(invocations(), (expected, 2 * expected));
-                    if all_gone {
-                        break;
-                    }
-                }
-                for w in workers {
-                    w.join().expect("worker");
-                }
-            });
-        }
-        assert_eq!(invocations(), (expected, 2 * expected));
     }
 }

@@ -47,15 +47,15 @@ pub(crate) fn hold_profile(stages: &mut [StageStats], edges: &[PipelineEdge]) {
 /// What [`hold`] needs of a stage besides its [`StageStats`]: the part of its own time that
 /// is not its iterators' (eager calls, making the iterators), and its iterators' active time
 /// less what timing cost, both in ns (0 active time: not a lazy stage, or never timed).
-pub(super) struct Extent {
-    pub(super) id: u32,
-    pub(super) call_ns: u64,
-    pub(super) active_ns: u64,
+pub(crate) struct Extent {
+    pub(crate) id: u32,
+    pub(crate) call_ns: u64,
+    pub(crate) active_ns: u64,
 }
 
 /// Holds `stages` (in pipeline order, with `extents` at the same positions) to the bounds in
 /// the module docs, given the records on each edge `(from, to)`; downstream wait follows.
-pub(super) fn hold(
+pub(crate) fn hold(
     stages: &mut [StageStats],
     extents: &[Extent],
     edges: &HashMap<(u32, u32), u64>,

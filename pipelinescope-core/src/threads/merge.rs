@@ -1,11 +1,11 @@
 //! Merging threads' figures: per call path into one tree, per site into one row.
 //!
 //! A snapshot merges the live threads on top of the merge of the threads that have exited,
-//! which each thread joined as it exited (`recorder::exited`), through the same code: a thread's
+//! which each thread joined as it exited (`threads::exited`), through the same code: a thread's
 //! figures come out the same whether it is read live or was folded in at its exit.
 
+use crate::local::ThreadData;
 use crate::profile::ThreadStats;
-use crate::recorder::ThreadData;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::*;
 
@@ -107,7 +107,7 @@ struct NodeEstimate {
 
 /// A two's-complement fixed-point amount, in ticks.
 fn ticks(fp: u64) -> f64 {
-    fp as i64 as f64 / f64::from(1u32 << crate::calibrate::FP)
+    fp as i64 as f64 / f64::from(1u32 << crate::cost::FP)
 }
 
 /// Threads' figures merged: per site, and per call path in one tree whose node 0 is the root

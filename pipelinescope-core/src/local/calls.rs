@@ -1,4 +1,4 @@
-//! The per-thread recorder: what one instrumented call does.
+//! The function recorder: what one instrumented call does to its thread's state.
 //!
 //! Each thread owns a [`ThreadData`]. Its figures (per call path and per site) are atomics that
 //! only the owning thread writes, with a relaxed load and store (plain moves on x86: no lock
@@ -30,23 +30,12 @@
 //! thread per task keeps what its live threads and its call paths need, not what every thread
 //! that ever ran did.
 
-mod exited;
-mod handle;
-mod slots;
-
-pub(crate) use exited::Exited;
-use exited::stage_cell;
-use handle::NEXT_INDEX;
-pub use handle::{Guard, current_stage, enter};
-pub(crate) use handle::{all_threads, current_thread, forget_current_thread, local, registered};
-pub(crate) use slots::{NodeSlot, SiteSlot};
-
-use crate::calibrate::{COSTS, FP};
+use super::slots::{NodeSlot, SiteSlot};
+use super::thread::ThreadData;
+use crate::cost::{COSTS, FP};
 use crate::sampling::{self, Rng};
-use crate::segvec::SegVec;
-use slots::{bump, bump32};
-use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::*};
+use crate::util::{bump, bump32};
+use std::sync::atomic::Ordering::*;
 
 /// One open call, held by its guard on the caller's stack (in registers, mostly) rather than
 /// on a stack in the recorder: an untimed call then costs a few loads and stores with no chain
@@ -69,12 +58,12 @@ pub(crate) struct Frame {
     /// The thread's `child_probe_fp` on entry.
     child_probe0: u64,
     #[cfg(feature = "alloc")]
-    alloc: crate::alloc::FrameMark,
+    alloc: super::alloc::FrameMark,
 }
 
-struct OwnerNode {
+pub(super) struct OwnerNode {
     /// `(site id, node index)` of each child already seen.
-    children: Vec<(u32, u32)>,
+    pub(super) children: Vec<(u32, u32)>,
     site: u32,
     /// Calls left until the next timed one; 0 or 1: the next call is timed. While the node is
     /// its site's cached path (`SiteEntry`), the entry's countdown is the live one.
@@ -98,7 +87,7 @@ struct OwnerNode {
 /// caller against the current node costs one load that does not wait on the last call's
 /// stores (walking the caller's children would chain several).
 #[derive(Clone, Copy)]
-struct SiteEntry {
+pub(super) struct SiteEntry {
     /// The caller's node (`NONE`: no entry).
     parent: u32,
     node: u32,
@@ -129,91 +118,58 @@ impl SiteEntry {
 /// grows by exactly what the direct callees cost; `child_probe_fp` likewise by the direct
 /// callees' probe cost outside their intervals; `probe_fp` only grows, by every probe's cost,
 /// so between entry and exit it grows by the probe cost nested inside the call.
-struct Owner {
+pub(super) struct Owner {
     /// The innermost open call's node (0: none).
     cur: u32,
     excluded_fp: u64,
     child_probe_fp: u64,
     probe_fp: u64,
-    nodes: Vec<OwnerNode>,
-    sites: Vec<*const SiteSlot>,
-    entries: Vec<SiteEntry>,
+    pub(super) nodes: Vec<OwnerNode>,
+    pub(super) sites: Vec<*const SiteSlot>,
+    pub(super) entries: Vec<SiteEntry>,
     rng: Rng,
     /// Calibration only: the gap every sampled path uses (0: as the sampling policy decides).
     forced_gap: u32,
 }
 
-/// Everything one thread recorded.
-pub struct ThreadData {
-    pub(crate) index: u32,
-    pub(crate) name: String,
-    pub(crate) nodes: SegVec<NodeSlot>,
-    pub(crate) node_count: AtomicU32,
-    pub(crate) sites: SegVec<SiteSlot>,
-    pub(crate) site_count: AtomicU32,
-    pub(crate) finished: AtomicBool,
-    /// Site id of the innermost open frame (0 when none), for samplers on other threads.
-    pub current_site: AtomicU32,
-    /// OS thread id, for the resource sampler's per-thread CPU clock.
-    pub(crate) tid: i32,
-    /// The thread's CPU clock when it first ran instrumented code (0 if unreadable): the
-    /// sampler's starting point for a thread it sees for the first time.
-    pub(crate) cpu_at_start_ns: u64,
-    /// Allocation counters of this thread, written by the allocator on this thread only.
-    #[cfg(feature = "alloc")]
-    pub(crate) alloc: crate::alloc::ThreadAlloc,
-    /// Stage id (`crate::stage`) whose code runs on this thread now (0 when none), for samplers.
-    /// A cell of its own (see `stage_cell`): stage iterators keep it, and may outlive the thread.
-    pub current_stage: &'static AtomicU32,
-    owner: UnsafeCell<Owner>,
+impl Owner {
+    /// The bookkeeping of thread number `index`, before its root node.
+    pub(super) fn new(index: u32) -> Owner {
+        Owner {
+            cur: 0,
+            excluded_fp: 0,
+            child_probe_fp: 0,
+            probe_fp: 0,
+            nodes: Vec::with_capacity(64),
+            sites: Vec::new(),
+            entries: Vec::new(),
+            forced_gap: 0,
+            rng: Rng::new(
+                crate::clock::counter() ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ),
+        }
+    }
+
+    /// Bytes of one call path's bookkeeping.
+    pub(super) const fn node_bytes() -> usize {
+        std::mem::size_of::<OwnerNode>()
+    }
+
+    /// Bytes of one site's cached path.
+    pub(super) const fn entry_bytes() -> usize {
+        std::mem::size_of::<SiteEntry>()
+    }
 }
 
-// SAFETY: `owner` is only ever accessed by the thread the `ThreadData` belongs to (through the
-// thread-local pointer or, for a private recorder, by its single user); everything else is
-// atomics and immutable data.
-unsafe impl Sync for ThreadData {}
-// SAFETY: the raw pointers in `owner` point into `nodes` and `sites`, which move with it.
-unsafe impl Send for ThreadData {}
-
 impl ThreadData {
-    pub(crate) fn new(name: String) -> ThreadData {
-        let index = NEXT_INDEX.fetch_add(1, Relaxed);
-        let td = ThreadData {
-            index,
-            name,
-            nodes: SegVec::default(),
-            node_count: AtomicU32::new(0),
-            sites: SegVec::default(),
-            site_count: AtomicU32::new(0),
-            finished: AtomicBool::new(false),
-            current_site: AtomicU32::new(0),
-            tid: crate::resources::current_tid(),
-            cpu_at_start_ns: crate::resources::this_thread_cpu_ns().unwrap_or(0),
-            #[cfg(feature = "alloc")]
-            alloc: crate::alloc::ThreadAlloc::new(),
-            current_stage: stage_cell(),
-            owner: UnsafeCell::new(Owner {
-                cur: 0,
-                excluded_fp: 0,
-                child_probe_fp: 0,
-                probe_fp: 0,
-                nodes: Vec::with_capacity(64),
-                sites: Vec::new(),
-                entries: Vec::new(),
-                forced_gap: 0,
-                rng: Rng::new(
-                    crate::clock::counter() ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                ),
-            }),
-        };
-        // Node 0: the root of this thread's call tree.
-        let root = td.nodes.get_or_alloc(0);
-        td.node_count.store(1, Release);
+    /// Node 0: the root of this thread's call tree (once, as the thread's state is made).
+    pub(super) fn add_root(&self) {
+        let root = self.nodes.get_or_alloc(0);
+        self.node_count.store(1, Release);
         // SAFETY: not shared yet.
-        unsafe { &mut *td.owner.get() }
+        unsafe { &mut *self.owner.get() }
             .nodes
             .push(OwnerNode::new(0, root, std::ptr::null()));
-        td
     }
 
     #[allow(clippy::mut_from_ref)]
@@ -227,7 +183,7 @@ impl ThreadData {
     #[inline(never)]
     fn site_slot(&self, owner: &mut Owner, site: u32) -> *const SiteSlot {
         #[cfg(feature = "alloc")]
-        let _quiet = self.alloc.quiet();
+        let _quiet = crate::util::quiet::quiet_here();
         let site = site as usize;
         if owner.sites.len() <= site {
             owner.sites.resize(site + 1, std::ptr::null());
@@ -244,7 +200,7 @@ impl ThreadData {
     #[inline(never)]
     fn new_child(&self, owner: &mut Owner, parent: u32, site: u32) -> u32 {
         #[cfg(feature = "alloc")]
-        let _quiet = self.alloc.quiet();
+        let _quiet = crate::util::quiet::quiet_here();
         // Recursion: fold into the ancestor that already runs this site.
         let mut a = parent;
         while a != 0 {
@@ -334,7 +290,7 @@ impl ThreadData {
     #[inline(never)]
     fn repoint(&self, owner: &mut Owner, parent: u32, site: u32) {
         #[cfg(feature = "alloc")]
-        let _quiet = self.alloc.quiet();
+        let _quiet = crate::util::quiet::quiet_here();
         let i = site as usize;
         if owner.entries.len() <= i {
             owner.entries.resize(i + 1, SiteEntry::EMPTY);
@@ -466,7 +422,7 @@ impl ThreadData {
                 if timed % sampling::RECHECK == 0 {
                     Self::decide_gap(on, slot);
                 }
-                if on.gap > 1 && crate::calibrate::sampling() {
+                if on.gap > 1 && crate::cost::sampling() {
                     owner.rng.gap(u64::from(on.gap))
                 } else {
                     0
@@ -489,7 +445,7 @@ impl ThreadData {
         on.recent_cum_fp /= 2;
         on.recent_self_fp /= 2;
         on.recent /= 2;
-        let gap = if !crate::calibrate::sampling() {
+        let gap = if !crate::cost::sampling() {
             1
         } else {
             sampling::mean_gap(
@@ -576,27 +532,6 @@ impl ThreadData {
         // SAFETY: slot pointers stay valid as long as `self`.
         let slot = unsafe { &*owner.entries[site as usize].slot };
         (slot.timed.load(Relaxed), slot.cum_fp.load(Relaxed))
-    }
-
-    /// Bytes held for recording on this thread (not counting the thread-local pointer).
-    pub(crate) fn bytes(&self) -> usize {
-        let mut n = std::mem::size_of::<ThreadData>() + self.nodes.bytes() + self.sites.bytes();
-        for i in 0..self.site_count.load(Acquire) as usize {
-            if let Some(s) = self.sites.get(i) {
-                n += s.hist.bytes() - crate::hist::EMPTY_BYTES;
-            }
-        }
-        // SAFETY: only called from the owning thread in tests and benchmarks; read-only.
-        let owner = unsafe { &*self.owner.get() };
-        n += owner.nodes.capacity() * std::mem::size_of::<OwnerNode>();
-        n += owner
-            .nodes
-            .iter()
-            .map(|o| o.children.capacity() * 8)
-            .sum::<usize>();
-        n += owner.sites.capacity() * 8;
-        n += owner.entries.capacity() * std::mem::size_of::<SiteEntry>();
-        n
     }
 }
 
