@@ -1,5 +1,5 @@
 //! Call sites: one `static` per instrumented function ([`Site`]) and per stage ([`StageSite`]),
-//! each given an id on its first use by one registration mechanism ([`Registry`]).
+//! each given an id on its first use by one registration mechanism (`Registry`).
 //!
 //! Plain descriptions and their lists: a function site's first use also measures the probe's
 //! cost first, which is the probes' business (`probe::function`).

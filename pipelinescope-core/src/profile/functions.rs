@@ -48,7 +48,7 @@ pub enum FunctionKind {
 /// Figures of one instrumented function, over all threads.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct FunctionStats {
-    /// Index of this function in [`Profile::functions`]; call-tree nodes refer to it.
+    /// Index of this function in [`Profile::functions`](super::Profile::functions); call-tree nodes refer to it.
     pub id: u32,
     /// Display name (`name = ...`, `Type::method`, or the function's identifier).
     pub name: String,
@@ -118,7 +118,7 @@ pub struct CallNode {
     pub id: u32,
     /// Parent node (None only for the root).
     pub parent: Option<u32>,
-    /// Function index into [`Profile::functions`] (None only for the root).
+    /// Function index into [`Profile::functions`](super::Profile::functions) (None only for the root).
     pub function: Option<u32>,
     /// Children node ids.
     pub children: Vec<u32>,

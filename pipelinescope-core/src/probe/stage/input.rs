@@ -12,11 +12,15 @@ use std::sync::atomic::Ordering::Relaxed;
 
 /// An iterator input of a stage: counts records in and, while its stage asks (see
 /// [`StageLink`]), times the pulls from upstream, which are then not charged to the stage.
-/// Like [`StageIter`], it forwards `fold`.
+/// Like [`StageIter`](super::StageIter), it forwards `fold`.
 pub struct StageInput<I> {
     pub(super) st: InputHot,
     pub(super) inner: I,
 }
+
+/// A pull of an input in progress, between [`InputHot::enter`] and [`InputHot::leave`]:
+/// nothing to carry (the output's `Call` carries its publication).
+pub(super) struct InputCall;
 
 /// What a [`StageInput`] touches on every pull (see [`IterHot`] for why it is split).
 pub(super) struct InputHot {
@@ -80,16 +84,17 @@ impl InputHot {
 
     /// Start of a pull: counts down, and at zero lets the cold state look at the link.
     #[inline(always)]
-    pub(super) fn enter(&mut self) {
+    pub(super) fn enter(&mut self) -> InputCall {
         self.left = self.left.wrapping_sub(1);
         if self.left == 0 {
             self.left = InputCold::before(self.cold.as_deref_mut());
         }
+        InputCall
     }
 
     /// End of a pull that returned `item`: a timed pull, or a `None`, goes to the cold state.
     #[inline(always)]
-    pub(super) fn leave<T>(&mut self, item: &Option<T>) {
+    pub(super) fn leave<T>(&mut self, _call: InputCall, item: &Option<T>) {
         if item.is_none() {
             InputCold::after(self.cold.as_deref_mut());
         } else if self.left == 1
@@ -362,22 +367,8 @@ impl<I> StageInput<I> {
     }
 }
 
-impl<I: Iterator> Iterator for StageInput<I> {
-    type Item = I::Item;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<I::Item> {
-        self.st.enter();
-        let item = self.inner.next();
-        self.st.leave(&item);
-        item
-    }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-
+super::shared::wrapper_iterator! {
+    StageInput,
     #[inline]
     fn fold<B, F>(self, init: B, f: F) -> B
     where
@@ -403,20 +394,6 @@ impl<I: Iterator> Iterator for StageInput<I> {
     }
 }
 
-impl<I: DoubleEndedIterator> DoubleEndedIterator for StageInput<I> {
-    #[inline]
-    fn next_back(&mut self) -> Option<I::Item> {
-        self.st.enter();
-        let item = self.inner.next_back();
-        self.st.leave(&item);
-        item
-    }
-}
-
-impl<I: ExactSizeIterator> ExactSizeIterator for StageInput<I> {}
-
-impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageInput<I> {}
-
 impl<I: Clone> Clone for StageInput<I> {
     /// A clone is another input of the same stage call.
     fn clone(&self) -> Self {
@@ -429,13 +406,5 @@ impl<I: Clone> Clone for StageInput<I> {
             st: InputHot::new(&link),
             inner: self.inner.clone(),
         }
-    }
-}
-
-impl<I: std::fmt::Debug> std::fmt::Debug for StageInput<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageInput")
-            .field("inner", &self.inner)
-            .finish()
     }
 }

@@ -221,22 +221,8 @@ pub(super) struct Call {
     pub(super) unwind: Unwind,
 }
 
-impl<I: Iterator> Iterator for StageIter<I> {
-    type Item = I::Item;
-
-    #[inline(always)]
-    fn next(&mut self) -> Option<I::Item> {
-        let call = self.st.enter();
-        let item = self.inner.next();
-        self.st.leave(call, &item);
-        item
-    }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
-    }
-
+super::shared::wrapper_iterator! {
+    StageIter,
     #[inline]
     fn fold<B, F>(self, init: B, f: F) -> B
     where
@@ -282,20 +268,6 @@ impl<I: Iterator> Iterator for StageIter<I> {
     }
 }
 
-impl<I: DoubleEndedIterator> DoubleEndedIterator for StageIter<I> {
-    #[inline]
-    fn next_back(&mut self) -> Option<I::Item> {
-        let call = self.st.enter();
-        let item = self.inner.next_back();
-        self.st.leave(call, &item);
-        item
-    }
-}
-
-impl<I: ExactSizeIterator> ExactSizeIterator for StageIter<I> {}
-
-impl<I: std::iter::FusedIterator> std::iter::FusedIterator for StageIter<I> {}
-
 impl<I: Clone> Clone for StageIter<I> {
     /// A clone is a new activity of the same stage: it starts with fresh per-iterator state.
     fn clone(&self) -> Self {
@@ -316,13 +288,5 @@ impl<I: Clone> Clone for StageIter<I> {
             st,
             inner: self.inner.clone(),
         }
-    }
-}
-
-impl<I: std::fmt::Debug> std::fmt::Debug for StageIter<I> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StageIter")
-            .field("inner", &self.inner)
-            .finish()
     }
 }

@@ -141,6 +141,58 @@ pub(super) fn published() -> &'static AtomicU32 {
     }
 }
 
+/// The iterator traits a stage wrapper ([`StageIter`](super::StageIter),
+/// [`StageInput`](super::StageInput)) forwards to its inner iterator the same way, with the
+/// wrapper's own `fold` given. Each call goes through the hot state's `enter` and `leave`
+/// around a direct call of the inner iterator: written out here rather than in a helper taking
+/// the inner call as a closure, whose shim stays out of line once the chain grows (and the
+/// chain stops inlining).
+macro_rules! wrapper_iterator {
+    ($wrapper:ident, $($fold:tt)*) => {
+        impl<I: Iterator> Iterator for $wrapper<I> {
+            type Item = I::Item;
+
+            #[inline(always)]
+            fn next(&mut self) -> Option<I::Item> {
+                let call = self.st.enter();
+                let item = self.inner.next();
+                self.st.leave(call, &item);
+                item
+            }
+
+            #[inline]
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.inner.size_hint()
+            }
+
+            $($fold)*
+        }
+
+        impl<I: DoubleEndedIterator> DoubleEndedIterator for $wrapper<I> {
+            #[inline]
+            fn next_back(&mut self) -> Option<I::Item> {
+                let call = self.st.enter();
+                let item = self.inner.next_back();
+                self.st.leave(call, &item);
+                item
+            }
+        }
+
+        impl<I: ExactSizeIterator> ExactSizeIterator for $wrapper<I> {}
+
+        impl<I: std::iter::FusedIterator> std::iter::FusedIterator for $wrapper<I> {}
+
+        impl<I: std::fmt::Debug> std::fmt::Debug for $wrapper<I> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($wrapper))
+                    .field("inner", &self.inner)
+                    .finish()
+            }
+        }
+    };
+}
+pub(super) use wrapper_iterator;
+
 /// Wrappers on this thread waiting for their consumer (for tests).
 #[cfg(test)]
 pub(super) fn awaiting_count() -> u32 {
