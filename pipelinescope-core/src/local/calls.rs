@@ -26,7 +26,7 @@
 //! repetition, never by call count or recursion depth.
 //!
 //! Thread exit: when the thread's handle drops, its figures are folded into the aggregate of
-//! the exited threads and its `ThreadData` is freed (`exited`), so a process that starts a
+//! the exited threads and its `ThreadData` is freed (`threads::exited`), so a process that starts a
 //! thread per task keeps what its live threads and its call paths need, not what every thread
 //! that ever ran did.
 

@@ -18,7 +18,7 @@ pub(crate) struct StageSlot {
     pub(crate) calls: AtomicU64,
     pub(crate) timed_calls: AtomicU64,
     /// The calls the sampled ones stand for, and their own and upstream time weighted by that
-    /// (see `lazy`).
+    /// (see `probe::stage`).
     pub(crate) sampled_weight: AtomicU64,
     pub(crate) own_weighted: AtomicU64,
     pub(crate) upstream_weighted: AtomicU64,

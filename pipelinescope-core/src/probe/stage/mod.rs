@@ -5,7 +5,7 @@
 //! wrapped in [`StageInput`], which counts records in and, when a timed call of its stage asks
 //! (through the [`StageLink`] they share), times the pulls from upstream, so that time is not
 //! charged to the stage. How little that costs per record, and which calls are timed, is in the
-//! `lazy` module. An eager stage (collections in, a collection out) is timed per call by a
+//! sections below. An eager stage (collections in, a collection out) is timed per call by a
 //! [`StageCall`] and counts records from lengths ([`Records`]).
 //!
 //! Timing follows the function recorder: each thread keeps a small stack of open timed frames; a

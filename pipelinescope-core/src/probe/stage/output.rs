@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 // ---- the output ----------------------------------------------------------------------------
 
 /// A lazy stage's output iterator: forwards to the stage's iterator, counts its records and
-/// times some of its `next` calls (see the module docs of `stage::lazy`).
+/// times some of its `next` calls (see the module docs of `probe::stage`).
 ///
 /// `fold` (and so `for_each`, `count`, `sum`, ...) is forwarded to the stage's iterator, so
 /// that a consumer that folds keeps the internal iteration of the whole chain: handing a record
