@@ -7,12 +7,20 @@ use std::path::Path;
 
 /// Adds what the report derives from the measurements: the projection from `sample_size` to
 /// `expected_size`.
+///
+/// An unset `sample_size` is taken from what the run saw (its first stage's records) rather
+/// than the default 100, which would make every projection wrong by the ratio; the profile
+/// records which it was (`sample_size_source`).
 pub fn finish_profile(profile: &mut Profile, settings: &Settings) {
-    profile.extrapolation = Some(pipelinescope_report::extrapolate(
-        profile,
-        settings.sample_size,
-        settings.expected_size,
-    ));
+    let observed = pipelinescope_report::extrapolate::observed_sample_size(profile);
+    let (sample, source) = match (settings.sample_size_set, observed) {
+        (true, _) => (settings.sample_size, "set"),
+        (false, Some(n)) => (n, "observed"),
+        (false, None) => (settings.sample_size, "default"),
+    };
+    let mut e = pipelinescope_report::extrapolate(profile, sample, settings.expected_size);
+    e.sample_size_source = source.to_owned();
+    profile.extrapolation = Some(e);
 }
 
 /// The HTML report as text.
@@ -62,4 +70,60 @@ pub fn console_summary(profile: &Profile, settings: &Settings) -> String {
         out.push_str(&console::stages_table(profile, &opts));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipelinescope_core::profile::StageStats;
+
+    fn with_stage(records_in: u64, records_out: u64) -> Profile {
+        let mut p = Profile::default();
+        p.stages.push(StageStats {
+            name: "parse".into(),
+            records_in,
+            records_out,
+            ..StageStats::default()
+        });
+        p
+    }
+
+    #[test]
+    fn unset_sample_size_is_what_the_first_stage_saw() {
+        let mut p = with_stage(2_500, 2_000);
+        finish_profile(&mut p, &Settings::default());
+        let e = p.extrapolation.unwrap();
+        assert_eq!(
+            (e.sample_size, e.sample_size_source.as_str()),
+            (2_500, "observed")
+        );
+        assert_eq!(e.factor, 1_000_000.0 / 2_500.0);
+
+        // A source stage takes nothing in: its output counts.
+        let mut p = with_stage(0, 40);
+        finish_profile(&mut p, &Settings::default());
+        assert_eq!(p.extrapolation.unwrap().sample_size, 40);
+
+        // No stage: the default stands in, and says so.
+        let mut p = Profile::default();
+        finish_profile(&mut p, &Settings::default());
+        let e = p.extrapolation.unwrap();
+        assert_eq!(
+            (e.sample_size, e.sample_size_source.as_str()),
+            (100, "default")
+        );
+    }
+
+    #[test]
+    fn a_set_sample_size_wins_even_when_it_equals_the_default() {
+        let settings = Settings {
+            sample_size: 100,
+            sample_size_set: true,
+            ..Settings::default()
+        };
+        let mut p = with_stage(2_500, 2_000);
+        finish_profile(&mut p, &settings);
+        let e = p.extrapolation.unwrap();
+        assert_eq!((e.sample_size, e.sample_size_source.as_str()), (100, "set"));
+    }
 }

@@ -1,10 +1,12 @@
 //! The `pipelinescope` command: read, compare, combine and export PipelineScope runs.
 //!
 //! Exit codes: 0 success, 1 `diff --fail-on-regression` found a regression, 2 bad input (the
-//! message on stderr names the file and the problem).
+//! message on stderr names the file and the problem) or, for `scale`, a failed run.
 
 mod comparison;
 mod live;
+mod scale;
+mod scale_html;
 mod summary;
 
 use std::fs;
@@ -33,8 +35,9 @@ newest run under DIR).";
 pipelinescope diff runs/base runs/current --fail-on-regression\n  \
 pipelinescope merge host1/run_a host2/run_b -o merged\n  \
 pipelinescope export latest --format collapsed -o stacks.folded\n  \
-pipelinescope live 127.0.0.1:9464\n\n\
-Exit codes: 0 success, 1 regression found (diff --fail-on-regression), 2 bad input."
+pipelinescope live 127.0.0.1:9464\n  \
+pipelinescope scale --sizes 1000,10000,100000 --predict 1000000 -- ./my_program {n}\n\n\
+Exit codes: 0 success, 1 regression found (diff --fail-on-regression), 2 bad input or a failed run (scale)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -93,6 +96,19 @@ Start the program with PIPELINESCOPE_LIVE=127.0.0.1:0; the bound address goes to
 run directory. Exit code 2 when the endpoint cannot be reached."
     )]
     Live(live::LiveArgs),
+    /// Fit how each function's and stage's time grows with the input size, over runs at
+    /// several sizes; predict it at a larger size.
+    #[command(after_help = "Examples:\n  \
+pipelinescope scale --sizes 1000,10000,100000 --predict 1000000 -- target/release/my_app --records {n}\n  \
+pipelinescope scale runs/small runs/medium runs/large --predict 10000000\n  \
+pipelinescope scale --sizes 1000,10000,100000 runs/a runs/b runs/c\n\n\
+With a program (after `--`), it runs once per size (--repeat: more), with `{n}` in its arguments \
+replaced by the size and PIPELINESCOPE_SAMPLE_SIZE=<n> and PIPELINESCOPE_OUTPUT_DIR=DIR/runs/n<n> \
+set. With RUNs, each run's size is the sample_size it recorded (or --sizes, in order). Writes \
+DIR/scaling.json and DIR/scaling.html (DIR: -o, default .pipelinescope_output/scaling). At least \
+3 runs spanning a factor of 10 are needed. Exit code 2 when a run failed (the others are still \
+fitted) or nothing could be fitted.")]
+    Scale(scale::ScaleArgs),
 }
 
 #[derive(Args)]
@@ -199,6 +215,7 @@ fn main() -> ExitCode {
         Command::Merge(a) => merge_cmd(a),
         Command::Export(a) => export_cmd(a),
         Command::Live(a) => live::run(a).map_err(Failure::Usage),
+        Command::Scale(a) => scale::scale_cmd(a).map_err(Failure::Usage),
     };
     match result {
         Ok(code) => code,
@@ -211,7 +228,7 @@ fn main() -> ExitCode {
 }
 
 /// Prints to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
-fn print_out(text: &str) {
+pub(crate) fn print_out(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }

@@ -25,8 +25,25 @@
 //! distribution. The whole-run total sums the variances of the root calls (children of the
 //! call tree's root), taking each root function's per-call spread. The HTML page recomputes the
 //! same formula in JavaScript when the sizes are edited.
+//!
+//! # Following a fit
+//!
+//! Linear growth under-predicts a sort or a pairwise join by orders of magnitude. When fits over
+//! runs at several sizes are known ([`extrapolate_with`], from `pipelinescope scale`), a function
+//! or stage with a fitted time is projected with its fitted model instead: the measured time
+//! times the model's growth from `sample_size` to `expected_size` (for `t = a·n^k`, `(E/s)^k`),
+//! and its call or record count likewise when that was fitted. The interval is the fit's (see
+//! [`crate::scaling::Fit::growth`]): the scatter of this run and of the projected one around the
+//! model, plus the exponent's uncertainty for a free power law. Each projection names its model
+//! and R²; the linear ones say `O(n) assumed`. The whole-run total replaces the linear share of
+//! each fitted root call by its fitted projection and adds the interval half-widths in quadrature.
 
 use pipelinescope_core::profile::{Extrapolation, Profile, Projection};
+
+use crate::scaling::{Fit, ScalingReport};
+
+/// [`Projection::model`] of a linear projection made without a fit.
+pub const ASSUMED_LINEAR: &str = "O(n) assumed";
 
 /// Confidence level of the projected intervals.
 pub const CONFIDENCE: f64 = 0.95;
@@ -34,27 +51,43 @@ pub const CONFIDENCE: f64 = 0.95;
 /// Two-sided standard normal quantile for [`CONFIDENCE`].
 pub const Z: f64 = 1.959_963_984_540_054;
 
-/// Projects `profile` from `sample_size` records to `expected_size` records.
+/// Projects `profile` from `sample_size` records to `expected_size` records, linearly.
 ///
 /// With `sample_size == 0` nothing can be projected: the factor is 0 and every projection is 0.
 pub fn extrapolate(profile: &Profile, sample_size: u64, expected_size: u64) -> Extrapolation {
+    extrapolate_with(profile, sample_size, expected_size, None)
+}
+
+/// Projects `profile` from `sample_size` to `expected_size`, following the fitted model of each
+/// function and stage that `fits` holds (matched by name and module), linearly elsewhere.
+pub fn extrapolate_with(
+    profile: &Profile,
+    sample_size: u64,
+    expected_size: u64,
+    fits: Option<&ScalingReport>,
+) -> Extrapolation {
     let factor = if sample_size == 0 {
         0.0
     } else {
         expected_size as f64 / sample_size as f64
     };
+    let sizes = (sample_size as f64, expected_size as f64);
 
     let functions: Vec<Projection> = profile
         .functions
         .iter()
         .map(|f| {
-            project(
+            let linear = project(
                 &f.name,
                 f.calls,
                 f.cumulative_ns,
                 f.percentiles.stddev_ns,
                 factor,
-            )
+            );
+            match fits.and_then(|r| r.function(&f.name, &f.module)) {
+                Some(s) => follow(linear, s.time.fit.as_ref(), s.count.fit.as_ref(), sizes),
+                None => linear,
+            }
         })
         .collect();
 
@@ -63,24 +96,71 @@ pub fn extrapolate(profile: &Profile, sample_size: u64, expected_size: u64) -> E
     let stages = stage_list
         .iter()
         .map(|s| {
-            project(
+            let linear = project(
                 &s.name,
                 s.records_out,
                 s.own_ns,
                 s.own_per_record.stddev_ns,
                 factor,
-            )
+            );
+            match fits.and_then(|r| r.stage(&s.name, &s.module)) {
+                Some(f) => follow(linear, f.time.fit.as_ref(), f.count.fit.as_ref(), sizes),
+                None => linear,
+            }
         })
         .collect();
 
     Extrapolation {
         sample_size,
         expected_size,
+        sample_size_source: String::new(),
         factor,
         confidence: CONFIDENCE,
-        total: project_total(profile, factor),
+        total: project_total(profile, factor, fits, sizes),
         functions,
         stages,
+    }
+}
+
+/// The sample size a run saw, for when none was configured: the records its first stage took
+/// in, or handed out when it is a source (took none in). `None` without stages or records.
+pub fn observed_sample_size(profile: &Profile) -> Option<u64> {
+    let first = profile.stages.iter().min_by_key(|s| s.order)?;
+    let n = if first.records_in > 0 {
+        first.records_in
+    } else {
+        first.records_out
+    };
+    (n > 0).then_some(n)
+}
+
+/// `linear` re-projected with the fitted growth of its time (and of its count, when fitted);
+/// unchanged when the time has no fit or the sizes give no growth (a zero sample size).
+fn follow(
+    linear: Projection,
+    time: Option<&Fit>,
+    count: Option<&Fit>,
+    (from, to): (f64, f64),
+) -> Projection {
+    let Some(fit) = time else {
+        return linear;
+    };
+    let Some((ratio, half)) = fit.growth(from, to) else {
+        return linear;
+    };
+    let projected_ns = linear.measured_ns as f64 * ratio;
+    let projected_count = match count.and_then(|c| c.growth(from, to)) {
+        Some((r, _)) => linear.measured_count as f64 * r,
+        None => linear.projected_count,
+    };
+    Projection {
+        projected_count,
+        projected_ns,
+        low_ns: projected_ns * (-half).exp(),
+        high_ns: projected_ns * half.exp(),
+        model: fit.describe_prediction(),
+        r_squared: Some(fit.prediction_r_squared()),
+        ..linear
     }
 }
 
@@ -97,6 +177,8 @@ fn project(name: &str, n: u64, measured_ns: u64, sigma: f64, factor: f64) -> Pro
         projected_ns,
         low_ns: (projected_ns - half).max(0.0),
         high_ns: projected_ns + half,
+        model: ASSUMED_LINEAR.to_owned(),
+        r_squared: None,
     }
 }
 
@@ -118,27 +200,50 @@ fn half_width(var: f64) -> f64 {
     }
 }
 
-/// The whole run: instrumented time scaled, variance summed over the root calls.
-fn project_total(profile: &Profile, factor: f64) -> Projection {
+/// The whole run: instrumented time scaled, variance summed over the root calls; root calls of
+/// fitted functions follow their fit (see the module docs).
+fn project_total(
+    profile: &Profile,
+    factor: f64,
+    fits: Option<&ScalingReport>,
+    sizes: (f64, f64),
+) -> Projection {
     let nodes = &profile.call_tree.nodes;
     let mut var = 0.0;
     let mut calls = 0u64;
+    // Fitted root calls: projected minus linear time, and the squared half-widths.
+    let mut shift = 0.0;
+    let mut fitted_sq = 0.0;
+    let mut fitted = 0usize;
+    let mut roots = 0usize;
     if let Some(root) = nodes.iter().find(|n| n.parent.is_none()) {
         for &c in &root.children {
             let Some(node) = nodes.get(c as usize) else {
                 continue;
             };
-            let sigma = node
+            let func = node
                 .function
-                .and_then(|f| profile.functions.get(f as usize))
-                .map_or(0.0, |f| f.percentiles.stddev_ns);
-            var += variance(node.calls, sigma, factor);
+                .and_then(|f| profile.functions.get(f as usize));
             calls = calls.saturating_add(node.calls);
+            roots += 1;
+            let fit = func
+                .and_then(|f| fits?.function(&f.name, &f.module))
+                .and_then(|s| s.time.fit.as_ref())
+                .and_then(|fit| fit.growth(sizes.0, sizes.1));
+            if let Some((ratio, half)) = fit {
+                let p = node.cumulative_ns as f64 * ratio;
+                shift += p - node.cumulative_ns as f64 * factor;
+                fitted_sq += (p * half.exp() - p * (-half).exp()).powi(2) / 4.0;
+                fitted += 1;
+                continue;
+            }
+            let sigma = func.map_or(0.0, |f| f.percentiles.stddev_ns);
+            var += variance(node.calls, sigma, factor);
         }
     }
     let measured_ns = profile.meta.instrumented_ns;
-    let projected_ns = measured_ns as f64 * factor;
-    let half = half_width(var);
+    let projected_ns = (measured_ns as f64 * factor + shift).max(0.0);
+    let half = (half_width(var).powi(2) + fitted_sq).sqrt();
     Projection {
         name: String::new(),
         measured_count: calls,
@@ -147,6 +252,12 @@ fn project_total(profile: &Profile, factor: f64) -> Projection {
         projected_ns,
         low_ns: (projected_ns - half).max(0.0),
         high_ns: projected_ns + half,
+        model: match fitted {
+            0 => ASSUMED_LINEAR.to_owned(),
+            f if f == roots => "all root functions fitted".to_owned(),
+            f => format!("{f} of {roots} root functions fitted, the rest O(n) assumed"),
+        },
+        r_squared: None,
     }
 }
 
@@ -209,5 +320,106 @@ mod tests {
     fn lower_end_never_negative() {
         let e = extrapolate(&one_function(2, 2_000, 1e9), 1, 2);
         assert_eq!(e.functions[0].low_ns, 0.0);
+    }
+
+    /// A profile with one root function `name` of `calls` calls taking `total`, and a stage.
+    fn rooted(name: &str, calls: u64, total: u64) -> Profile {
+        use pipelinescope_core::profile::{CallNode, StageStats};
+        let mut p = one_function(calls, total, 0.0);
+        p.functions[0].name = name.into();
+        p.call_tree.nodes = vec![
+            CallNode {
+                children: vec![1],
+                ..CallNode::default()
+            },
+            CallNode {
+                id: 1,
+                parent: Some(0),
+                function: Some(0),
+                calls,
+                cumulative_ns: total,
+                ..CallNode::default()
+            },
+        ];
+        p.meta.instrumented_ns = total;
+        p.stages.push(StageStats {
+            name: "read".into(),
+            records_in: 0,
+            records_out: 500,
+            own_ns: 5_000,
+            ..StageStats::default()
+        });
+        p
+    }
+
+    /// Fits over three runs where `sort` takes n² ns in one call and the stage n ns.
+    fn quadratic_fits() -> crate::scaling::ScalingReport {
+        let ps: Vec<(u64, Profile)> = [100u64, 1_000, 10_000]
+            .into_iter()
+            .map(|n| {
+                let mut p = rooted("sort", 1, n * n);
+                p.stages[0].records_out = n;
+                p.stages[0].own_ns = 10 * n;
+                (n, p)
+            })
+            .collect();
+        let runs: Vec<(u64, String, &Profile)> =
+            ps.iter().map(|(n, p)| (*n, String::new(), p)).collect();
+        crate::scaling::build(&runs, None, crate::scaling::Repeats::All)
+    }
+
+    #[test]
+    fn follows_the_fit_where_there_is_one() {
+        let fits = quadratic_fits();
+        // This run: 1000 records, sort took 1e6 ns. At 10x the data a quadratic sort takes 100x.
+        let mut p = rooted("sort", 1, 1_000_000);
+        p.functions.push(FunctionStats {
+            name: "unfitted".into(),
+            calls: 10,
+            cumulative_ns: 1_000,
+            ..FunctionStats::default()
+        });
+        let e = extrapolate_with(&p, 1_000, 10_000, Some(&fits));
+        let sort = &e.functions[0];
+        assert_eq!(sort.model, "O(n^2)");
+        assert!((sort.r_squared.unwrap() - 1.0).abs() < 1e-9);
+        assert!((sort.projected_ns / 1e8 - 1.0).abs() < 1e-9);
+        // The call count was fitted as constant: still one call.
+        assert!((sort.projected_count - 1.0).abs() < 1e-9);
+        assert!(sort.low_ns <= sort.projected_ns && sort.projected_ns <= sort.high_ns);
+        let other = &e.functions[1];
+        assert_eq!(other.model, ASSUMED_LINEAR);
+        assert_eq!(other.r_squared, None);
+        assert_eq!(other.projected_ns, 10_000.0);
+        let stage = &e.stages[0];
+        assert_eq!(stage.model, "O(n)");
+        assert!((stage.projected_ns / 50_000.0 - 1.0).abs() < 1e-9);
+        assert!((stage.projected_count / 5_000.0 - 1.0).abs() < 1e-9);
+        // The total follows its only root call.
+        assert!((e.total.projected_ns / 1e8 - 1.0).abs() < 1e-9);
+        assert_eq!(e.total.model, "all root functions fitted");
+        // Without fits: linear everywhere, labelled so.
+        let lin = extrapolate(&p, 1_000, 10_000);
+        assert_eq!(lin.functions[0].projected_ns, 1e7);
+        assert!(lin.functions.iter().all(|f| f.model == ASSUMED_LINEAR));
+        assert_eq!(lin.total.model, ASSUMED_LINEAR);
+    }
+
+    #[test]
+    fn fits_need_a_sample_size() {
+        let fits = quadratic_fits();
+        let e = extrapolate_with(&rooted("sort", 1, 1_000), 0, 10_000, Some(&fits));
+        assert_eq!(e.functions[0].projected_ns, 0.0);
+        assert_eq!(e.functions[0].model, ASSUMED_LINEAR);
+    }
+
+    #[test]
+    fn observed_sample_size_reads_the_first_stage() {
+        let mut p = rooted("f", 1, 1);
+        assert_eq!(observed_sample_size(&p), Some(500));
+        p.stages[0].records_in = 700;
+        assert_eq!(observed_sample_size(&p), Some(700));
+        p.stages.clear();
+        assert_eq!(observed_sample_size(&p), None);
     }
 }

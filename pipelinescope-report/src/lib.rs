@@ -15,5 +15,6 @@ pub mod json;
 pub mod load;
 pub mod merge;
 pub mod probe;
+pub mod scaling;
 
 pub use extrapolate::extrapolate;

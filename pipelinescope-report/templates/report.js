@@ -394,8 +394,12 @@
   }
   function extInit() {
     $("ex-sample").value = E.sample; $("ex-expected").value = E.expected;
-    $("ex-note").textContent = E.configured ? "Sizes from the run's configuration; edit them to recompute." :
-      "No sample_size / expected_size was configured for this run: the sizes below are placeholders (the first stage's input, and ten times that); edit them to recompute.";
+    var linear = " Every function is assumed to grow linearly with the records; `pipelinescope scale` measures how each one grows.";
+    $("ex-note").textContent = (!E.configured ?
+      "No sample_size / expected_size was configured for this run: the sizes below are placeholders (the first stage's input, and ten times that); edit them to recompute." :
+      E.source === "observed" ? "Sample size: the records the first stage took in (sample_size was not set); expected size from the configuration; edit them to recompute." :
+      E.source === "default" ? "sample_size was not set and no stage ran: the sample size is the default 100, not this run's; edit the sizes to recompute." :
+      "Sizes from the run's configuration; edit them to recompute.") + linear;
     $("ex-sample").addEventListener("input", extRender);
     $("ex-expected").addEventListener("input", extRender);
     $("ex-top").addEventListener("change", extRender);

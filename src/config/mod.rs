@@ -86,6 +86,10 @@ pub struct Settings {
     pub enable_dashboard: bool,
     /// Records (or items) processed by this run, for extrapolation.
     pub sample_size: u64,
+    /// Whether `sample_size` was set (file, environment or code). When it was not, the run's
+    /// extrapolation starts from the records its first stage saw rather than the default 100,
+    /// which only stands in when no stage ran.
+    pub sample_size_set: bool,
     /// Records expected at production scale, for extrapolation.
     pub expected_size: u64,
     /// Functions whose cumulative time is below this are hidden from the console summary and
@@ -124,6 +128,7 @@ impl Default for Settings {
             dashboard_title: "PipelineScope report".to_string(),
             enable_dashboard: true,
             sample_size: 100,
+            sample_size_set: false,
             expected_size: 1_000_000,
             min_time_threshold_ms: 0.0,
             min_time_percentage: 0.0,
@@ -196,6 +201,7 @@ mod tests {
         assert_eq!(s.dashboard_title, "T");
         assert!(!s.enable_dashboard && !s.enable_cpu_monitoring && !s.enable_gpu_monitoring);
         assert_eq!((s.sample_size, s.expected_size), (10, 1000));
+        assert!(s.sample_size_set);
         assert_eq!(s.min_time_threshold_ms, 2.5);
         assert_eq!(s.min_time_percentage, 1.0);
         assert_eq!(s.sample_interval_ms, 50);
@@ -247,6 +253,7 @@ mod tests {
         assert!(all.contains("`sample_interval_ms` must be"));
         assert!(all.contains("`sort_by` must be one of"));
         assert_eq!(r.settings.sample_size, 100);
+        assert!(!r.settings.sample_size_set);
         assert_eq!(r.settings.min_time_percentage, 0.0);
         assert_eq!(r.settings.ignore, vec!["ok*".to_string()]);
     }

@@ -262,6 +262,7 @@ impl Resolved {
             ) => Some(bad(&format!("must be true or false, not {}", v.kind()))),
             ("sample_size", Value::Int(v)) if v >= 1 => {
                 s.sample_size = v as u64;
+                s.sample_size_set = true;
                 None
             }
             ("expected_size", Value::Int(v)) if v >= 1 => {

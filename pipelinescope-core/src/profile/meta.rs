@@ -100,6 +100,11 @@ pub struct Extrapolation {
     pub sample_size: u64,
     /// Records expected at production scale.
     pub expected_size: u64,
+    /// Where `sample_size` came from: `set` (configuration, environment or code), `observed`
+    /// (not set: the records the first stage took in, or a source stage handed out), `default`
+    /// (not set and no stage ran: the default 100); empty in profiles written before it existed.
+    #[serde(default)]
+    pub sample_size_source: String,
     /// `expected_size / sample_size`.
     pub factor: f64,
     /// Confidence level of the intervals, e.g. 0.95.
@@ -129,4 +134,12 @@ pub struct Projection {
     pub low_ns: f64,
     /// Upper end of the confidence interval.
     pub high_ns: f64,
+    /// How the time was projected: `O(n) assumed` (linear in the records, no fit known), or the
+    /// fitted model (`O(n log n)`, `O(n^1.93)`, see `pipelinescope scale`); empty in profiles
+    /// written before it existed (which were all linear).
+    #[serde(default)]
+    pub model: String,
+    /// R² (log space) of the fitted model; `None` when linear growth was assumed.
+    #[serde(default)]
+    pub r_squared: Option<f64>,
 }

@@ -95,6 +95,8 @@ struct Ext {
     expected: u64,
     /// Whether the sizes came from the run's configuration (else they are placeholders).
     configured: bool,
+    /// Where the sample size came from (`set`, `observed`, `default`; empty in older profiles).
+    source: String,
     z: f64,
     confidence: f64,
     /// Calls of the root call paths.
@@ -229,6 +231,10 @@ fn ext(profile: &Profile) -> Ext {
         sample,
         expected,
         configured,
+        source: profile
+            .extrapolation
+            .as_ref()
+            .map_or_else(String::new, |e| e.sample_size_source.clone()),
         z: crate::extrapolate::Z,
         confidence: crate::extrapolate::CONFIDENCE,
         root_calls,
