@@ -325,7 +325,7 @@ impl Profile {
             e.records = e.records.saturating_sub(b);
         }
         out.pipeline_edges.retain(|e| e.records > 0);
-        crate::stage::hold_profile(&mut out.stages, &out.pipeline_edges);
+        crate::bounds::hold_profile(&mut out.stages, &out.pipeline_edges);
 
         out.prune_idle_functions();
         out.meta.total_calls = out.functions.iter().map(|f| f.calls).sum();

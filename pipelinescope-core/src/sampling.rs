@@ -11,7 +11,7 @@
 //! A gap drawn at random, not fixed, keeps a periodic pattern in the calls (every fourth call
 //! slow) from lining up with the samples. A path whose function recursed is always timed.
 
-use crate::calibrate::FP;
+use crate::cost::FP;
 
 /// Timed calls of a path before it may be sampled.
 pub const WARMUP: u64 = 256;

@@ -17,5 +17,3 @@ pub use gpu::{FakeGpuBackend, GpuBackend, GpuReading, NvmlBackend};
 pub use rusage::{mark_run_start, run_summary};
 pub use sampler::{Peeker, Sampler, SamplerConfig, StageHook, set_stage_hook};
 pub use timeline::{MAX_POINTS, Timeline};
-
-pub(crate) use rusage::{current_tid, this_thread_cpu_ns};

@@ -4,8 +4,9 @@ use super::attribution::{Attributor, ThreadObs};
 use super::gpu::{GpuBackend, NvmlBackend};
 use super::rusage::{Statm, process_cpu_ns, run_summary, this_thread_cpu_ns, thread_cpu_ns};
 use super::timeline::Timeline;
+use crate::local::ThreadData;
 use crate::profile::{GpuInfo, ResourceSample, Resources};
-use crate::recorder::{ThreadData, all_threads};
+use crate::threads::all_threads;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -90,7 +91,10 @@ impl Sampler {
         let (tx, rx) = mpsc::channel();
         let state = State::new(config, interval_ms);
         #[cfg(feature = "alloc")]
-        let alloc_base = (crate::alloc::collect(), crate::alloc::collect_stages());
+        let alloc_base = (
+            crate::snapshot::alloc::collect(),
+            crate::snapshot::alloc::collect_stages(),
+        );
         match std::thread::Builder::new()
             .name("pipelinescope-sampler".into())
             .spawn(move || state.run(rx))
@@ -119,7 +123,7 @@ impl Sampler {
     pub fn stop(self) -> Resources {
         // The profiler's own allocations are not the program's.
         #[cfg(feature = "alloc")]
-        return crate::alloc::untracked(move || self.stop_inner());
+        return crate::util::quiet::untracked(move || self.stop_inner());
         #[cfg(not(feature = "alloc"))]
         self.stop_inner()
     }
@@ -137,9 +141,10 @@ impl Sampler {
         r.run_summary = Some(run_summary());
         #[cfg(feature = "alloc")]
         {
-            r.allocations = allocations_since(crate::alloc::collect(), &self.alloc_base.0);
+            r.allocations =
+                allocations_since(crate::snapshot::alloc::collect(), &self.alloc_base.0);
             r.stage_allocations =
-                allocations_since(crate::alloc::collect_stages(), &self.alloc_base.1);
+                allocations_since(crate::snapshot::alloc::collect_stages(), &self.alloc_base.1);
         }
         r
     }
@@ -271,7 +276,7 @@ impl State {
         // The stage recorder's own slot unless a test installed another hook.
         let hook = Some(STAGE_HOOK.get().copied().unwrap_or(StageHook {
             current: |t| t.current_stage.load(std::sync::atomic::Ordering::Relaxed),
-            name: |id| crate::stage::stage_name(id).map(str::to_string),
+            name: |id| crate::site::stage_name(id).map(str::to_string),
         }));
         let mut attr = Attributor::default();
         let mut timeline = Timeline::default();

@@ -1,0 +1,59 @@
+//! The probe of a sync function: [`enter`] opens a frame on the current thread's state, the
+//! [`Guard`] closes it. A site's first use measures the probe's cost first (`calibrate`).
+
+use super::calibrate;
+use crate::local::{ExitKind, Frame, ThreadData};
+use crate::site::{SITES, Site};
+use crate::threads::{current_thread, local};
+use std::sync::atomic::Ordering::Relaxed;
+
+impl Site {
+    /// The site's id, registering it on first use.
+    #[inline(always)]
+    pub fn id(&'static self) -> u32 {
+        self.id_or(register)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn register(site: &'static Site) -> u32 {
+    // The probe's cost is measured before the first call of the process is recorded, so that
+    // every call closes with it known; not under the registry's lock, which the calibration's
+    // own site takes.
+    calibrate::ensure();
+    SITES.register(site)
+}
+
+/// The stage whose code runs on the calling thread now, as published for samplers: 0 when
+/// none, or when the thread has not run instrumented code.
+pub fn current_stage() -> u32 {
+    current_thread().map_or(0, |t| t.current_stage.load(Relaxed))
+}
+
+/// Closes a sync frame when dropped, on return, `?` and unwinding alike.
+#[must_use = "the frame closes when the guard is dropped"]
+pub struct Guard {
+    open: Option<(&'static ThreadData, Frame)>,
+}
+
+/// Opens a frame for `site` on the current thread.
+#[inline(always)]
+pub fn enter(site: &'static Site) -> Guard {
+    if !crate::control::enabled() {
+        return Guard { open: None };
+    }
+    let id = site.id();
+    Guard {
+        open: local().map(|td| (td, td.enter_as(id, None))),
+    }
+}
+
+impl Drop for Guard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if let Some((td, frame)) = &self.open {
+            td.exit(frame, ExitKind::Call);
+        }
+    }
+}

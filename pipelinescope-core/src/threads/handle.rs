@@ -1,0 +1,82 @@
+//! The thread-local handle to the current thread's state: made on first use, registered, and
+//! at the thread's exit marked dead, its figures folded into the exited threads' and freed.
+//! One handle and one exit path for all three parts of the state (functions, stages,
+//! allocations).
+
+use super::registry;
+use crate::local::ThreadData;
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::*;
+
+/// Sentinel: this thread is tearing down its thread-locals; record nothing more.
+const DEAD: *const ThreadData = std::ptr::dangling();
+
+thread_local! {
+    // No destructor, so access is a plain thread-local load.
+    static LOCAL: Cell<*const ThreadData> = const { Cell::new(std::ptr::null()) };
+    // Registered on first use; marks the thread finished when it exits.
+    static EXIT: ExitMarker = const { ExitMarker };
+}
+
+struct ExitMarker;
+
+impl Drop for ExitMarker {
+    fn drop(&mut self) {
+        let p = LOCAL.with(|l| l.replace(DEAD));
+        if !p.is_null() && p != DEAD {
+            // SAFETY: the registry keeps the thread's `ThreadData` alive until `retire`.
+            unsafe { &*p }.finished.store(true, Release);
+            registry::retire(p);
+        }
+    }
+}
+
+/// The current thread's state, created on first use; None while the thread is exiting.
+#[inline(always)]
+pub(crate) fn local() -> Option<&'static ThreadData> {
+    let p = LOCAL.with(|l| l.get());
+    if p.is_null() {
+        return init_local();
+    }
+    if p == DEAD {
+        return None;
+    }
+    // SAFETY: the registry keeps the thread's `ThreadData` alive until the thread marks its
+    // handle dead (at its exit, or the calibration thread when it is done).
+    Some(unsafe { &*p })
+}
+
+#[cold]
+#[inline(never)]
+fn init_local() -> Option<&'static ThreadData> {
+    // If the exit marker can no longer be registered the thread is tearing down.
+    EXIT.try_with(|_| ()).ok()?;
+    let name = std::thread::current().name().unwrap_or("").to_string();
+    let td = Arc::new(ThreadData::new(name));
+    let p = Arc::as_ptr(&td);
+    registry::register(td);
+    LOCAL.with(|l| l.set(p));
+    // SAFETY: just registered; see `local`.
+    Some(unsafe { &*p })
+}
+
+/// The current thread's state if it has one (never creates it). For the allocation tracker,
+/// which must not allocate. The reference is good until the thread exits: never keep it.
+#[inline(always)]
+pub(crate) fn current_thread() -> Option<&'static ThreadData> {
+    let p = LOCAL.try_with(|l| l.get()).ok()?;
+    if p.is_null() || p == DEAD {
+        None
+    } else {
+        // SAFETY: as in `local`.
+        Some(unsafe { &*p })
+    }
+}
+
+/// Detaches the current thread from `td` and drops it from the registry: its calls appear
+/// nowhere (the calibration thread's).
+pub(crate) fn forget_current_thread(td: *const ThreadData) {
+    LOCAL.with(|l| l.set(DEAD));
+    registry::forget(td);
+}
