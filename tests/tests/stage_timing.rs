@@ -69,10 +69,12 @@ fn own_times_add_up_to_the_wall_time() {
         "own {sum} vs thread CPU {cpu}"
     );
     // Each stage gets its own work, not its upstream's: 20 us, 40 us per record and 5 ms.
-    // Medians, which preemption by other tests running at the same time does not move.
+    // Medians, which preemption by other tests running at the same time does not move. The
+    // histogram resolves values to 1% (two significant digits), so a median can read up to 1%
+    // under the time spun (seen: 39,935 ns for a 40 us spin).
     let (gp, wp) = (g.own_per_record.p50_ns, w.own_per_record.p50_ns);
-    assert!((20_000..26_000).contains(&gp), "gen p50 {gp}");
-    assert!((40_000..50_000).contains(&wp), "work p50 {wp}");
+    assert!((19_800..26_000).contains(&gp), "gen p50 {gp}");
+    assert!((39_600..50_000).contains(&wp), "work p50 {wp}");
     // (Half a percent of margin: the stage clock and the `Instant` the spin reads are
     // calibrated apart.)
     assert!(s.own_ns >= 4_975_000, "{}", s.own_ns);
