@@ -328,6 +328,27 @@ fn bare_ns_per_record(k: u32) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// Nanoseconds per record of the four known-cost steps chained as the staged pipeline chains
+/// them, without stages: the best of a few runs.
+fn bare_chain_ns_per_record() -> f64 {
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            let mut acc = 0u64;
+            let chain = (0..KNOWN_RECORDS)
+                .map(|i| burn(i, KNOWN[0]))
+                .map(|x| burn(x, KNOWN[1]))
+                .map(|x| burn(x, KNOWN[2]))
+                .map(|x| burn(x, KNOWN[3]));
+            for x in chain {
+                acc ^= x;
+            }
+            std::hint::black_box(acc);
+            t.elapsed().as_nanos() as f64 / KNOWN_RECORDS as f64
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// Own time per record of each stage of a four-stage pipeline of known work, drained by a `for`
 /// loop, against the same work timed bare: sampled timing must not charge a stage what timing
 /// costs. (A stage timed on a sampled call stands for the calls since the last one; were timed
@@ -343,6 +364,7 @@ fn known_work_is_measured_as_it_costs() {
     let names = ["known_0", "known_1", "known_2", "known_3"];
     let before: Vec<u64> = names.iter().map(|n| own_or_zero(n)).collect();
     let rounds = 3;
+    let wall = Instant::now();
     for _ in 0..rounds {
         let mut acc = 0u64;
         for x in known_3(known_2(known_1(known_source(KNOWN_RECORDS)))) {
@@ -351,16 +373,39 @@ fn known_work_is_measured_as_it_costs() {
         std::hint::black_box(acc);
     }
     let records = (rounds * KNOWN_RECORDS) as f64;
-    let mut report = String::new();
+    let wall = wall.elapsed().as_nanos() as f64 / records;
+    let cal = pipelinescope::snapshot().meta.stage_probe;
+    let mut report = format!(
+        "taken off a timed call: {:.1} ns, a timed pull in it {:.1} ns, inside the pull {:.1} ns\n",
+        cal.next.call_inside_ns, cal.next.pull_in_call_ns, cal.next.pull_inside_ns
+    );
     let mut bad = Vec::new();
+    let (mut own_sum, mut truth_sum) = (0.0, 0.0);
     for (i, name) in names.iter().enumerate() {
         let own = (stage_named(name).own_ns - before[i]) as f64 / records;
         report += &format!("{name}: own {own:.1} ns a record, bare {:.1}\n", truth[i]);
-        // Loose enough for a noisy machine: not above the truth by more than 30% and 4 ns, nor
-        // under half of it less 10 ns.
-        if own > truth[i] * 1.3 + 4.0 || own < truth[i] * 0.5 - 10.0 {
+        own_sum += own;
+        truth_sum += truth[i];
+        // Not above the truth by more than 30% and 4 ns: timing is not charged to the stage.
+        // Nor under half of it less 30 ns: what is taken off for timing is known to about
+        // 25 ns a record. (The timing code's real cost moves by 10 ns or so from one process to
+        // the next, with where its data lands, and the calibration reads the calibration
+        // stage's code, not this stage's: 6.6 to 26.7 ns were seen for the 22 ns stage over
+        // twenty processes on a 2-core VM, and 0.8 once.)
+        if own > truth[i] * 1.3 + 4.0 || own < truth[i] * 0.5 - 30.0 {
             bad.push(*name);
         }
+    }
+    // The pipeline as a whole, where the per-stage errors are small against the work. (Within
+    // 30% either way: the staged pipeline ran 10-17% slower than the same steps chained bare
+    // in one build of this test and as fast in the next, the only change being in code the
+    // pipeline does not run: it moves with where code and data land.)
+    let chained = bare_chain_ns_per_record();
+    report += &format!(
+        "all stages: own {own_sum:.1} ns a record, wall {wall:.1}, bare {truth_sum:.1}, chained bare {chained:.1}\n"
+    );
+    if !(0.7..=1.3).contains(&(own_sum / truth_sum)) {
+        bad.push("all stages");
     }
     eprint!("{report}");
     assert!(bad.is_empty(), "{bad:?} off the truth:\n{report}");
