@@ -11,6 +11,9 @@ use syn::{
 
 /// `#[profile]`: the output for `attr` and `item`.
 pub fn profile(attr: TokenStream, item: TokenStream, enabled: bool) -> TokenStream {
+    if let Some(out) = crate::func::profile(&attr, &item, enabled) {
+        return out;
+    }
     match try_profile(attr, item.clone(), enabled) {
         Ok(out) => out,
         Err(err) => with_item(err, item),
@@ -206,7 +209,51 @@ pub(crate) fn type_name(ty: &Type) -> String {
 /// Async: the original statements become an `async move` block whose future is wrapped and
 /// awaited; the wrapper is `Send` exactly when that block is.
 fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
-    let is_async = sig.asyncness.is_some();
+    let site = site_item(sig.asyncness.is_some(), sig.ident.span(), name, krate);
+    let site: Stmt = syn::parse2(site).expect("the site parses");
+    let stmts = std::mem::take(&mut block.stmts);
+    if sig.asyncness.is_some() {
+        let body = async_call(sig, krate, quote!(#(#stmts)*));
+        let body: syn::Expr = syn::parse2(body).expect("the async call parses");
+        block.stmts = vec![site, Stmt::Expr(body, None)];
+    } else {
+        let enter: Stmt = syn::parse2(enter_stmt(krate)).expect("the guard parses");
+        block.stmts = Vec::with_capacity(stmts.len() + 2);
+        block.stmts.push(site);
+        block.stmts.push(enter);
+        block.stmts.extend(stmts);
+    }
+}
+
+/// What [`instrument`] makes of a body, as tokens: `stmts` are the body's statements (inner
+/// attributes excluded), returned after the probe's. For the function form, which never parses
+/// the body.
+pub(crate) fn probe_stmts(
+    sig: &Signature,
+    name: &str,
+    krate: &Path,
+    stmts: TokenStream,
+) -> TokenStream {
+    if sig.asyncness.is_some() {
+        let mut out = site_item(true, sig.ident.span(), name, krate);
+        out.extend(async_call(sig, krate, stmts));
+        out
+    } else {
+        sync_stmts(sig.ident.span(), name, krate, stmts)
+    }
+}
+
+/// [`probe_stmts`] of a sync function whose name is spanned at `at`.
+pub(crate) fn sync_stmts(at: Span, name: &str, krate: &Path, stmts: TokenStream) -> TokenStream {
+    let mut out = site_item(false, at, name, krate);
+    out.extend(enter_stmt(krate));
+    out.extend(stmts);
+    out
+}
+
+/// The function's call site: a `static` the probe registers on its first call. `at` is the
+/// span of the function's name.
+fn site_item(is_async: bool, at: Span, name: &str, krate: &Path) -> TokenStream {
     let kind = if is_async {
         quote!(Async)
     } else {
@@ -214,8 +261,8 @@ fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
     };
     // `line!()` spanned at the function's name reports the line of the `fn`, not of the
     // attribute.
-    let line = quote_spanned!(sig.ident.span()=> ::core::line!());
-    let site: Stmt = syn::parse_quote! {
+    let line = quote_spanned!(at=> ::core::line!());
+    quote! {
         static __PIPELINESCOPE_SITE: #krate::__private::Site = #krate::__private::Site::new(
             #name,
             ::core::module_path!(),
@@ -223,30 +270,29 @@ fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
             #line,
             #krate::__private::SiteKind::#kind,
         );
-    };
-    let stmts = std::mem::take(&mut block.stmts);
-    if is_async {
-        let fake = fake_return(&sig.output);
-        let body: syn::Expr = syn::parse_quote! {
-            #krate::__private::instrument_future(
-                &__PIPELINESCOPE_SITE,
-                async move {
-                    #fake
-                    #(#stmts)*
-                },
-            )
-            .await
-        };
-        block.stmts = vec![site, Stmt::Expr(body, None)];
-    } else {
-        let guard = Ident::new("__pipelinescope_guard", Span::mixed_site());
-        let enter: Stmt = syn::parse_quote! {
-            let #guard = #krate::__private::enter(&__PIPELINESCOPE_SITE);
-        };
-        block.stmts = Vec::with_capacity(stmts.len() + 2);
-        block.stmts.push(site);
-        block.stmts.push(enter);
-        block.stmts.extend(stmts);
+    }
+}
+
+/// The guard of a sync body, opened before its statements.
+fn enter_stmt(krate: &Path) -> TokenStream {
+    let guard = Ident::new("__pipelinescope_guard", Span::mixed_site());
+    quote! {
+        let #guard = #krate::__private::enter(&__PIPELINESCOPE_SITE);
+    }
+}
+
+/// An async body: its statements in an `async move` block whose future is wrapped and awaited.
+fn async_call(sig: &Signature, krate: &Path, stmts: TokenStream) -> TokenStream {
+    let fake = fake_return(&sig.output);
+    quote! {
+        #krate::__private::instrument_future(
+            &__PIPELINESCOPE_SITE,
+            async move {
+                #fake
+                #stmts
+            },
+        )
+        .await
     }
 }
 

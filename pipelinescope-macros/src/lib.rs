@@ -13,6 +13,7 @@ extern crate proc_macro;
 
 mod attr;
 mod expand;
+mod func;
 mod module;
 mod stage;
 mod valid;
