@@ -118,5 +118,7 @@ pub mod __private {
     pub use pipelinescope_core::stage::{
         Records, StageCall, StageInput, StageIter, StageLink, StageSite, call as stage_call,
     };
-    pub use pipelinescope_core::{Guard, Instrumented, enter, instrument_future};
+    pub use pipelinescope_core::{
+        Guard, Instrumented, OutlinedGuard, enter, enter_outlined, instrument_future,
+    };
 }

@@ -46,7 +46,7 @@ mod threads;
 mod util;
 
 pub use probe::calibrate::{Calibration, calibration};
-pub use probe::function::{Guard, enter};
+pub use probe::function::{Guard, OutlinedGuard, enter, enter_outlined};
 pub use probe::future::{Instrumented, instrument_future};
 pub use profile::{Profile, SCHEMA_VERSION};
 pub use site::{Site, SiteKind};

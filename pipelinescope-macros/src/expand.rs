@@ -217,10 +217,11 @@ fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
         let body: syn::Expr = syn::parse2(body).expect("the async call parses");
         block.stmts = vec![site, Stmt::Expr(body, None)];
     } else {
-        let enter: Stmt = syn::parse2(enter_stmt(krate)).expect("the guard parses");
-        block.stmts = Vec::with_capacity(stmts.len() + 2);
+        let enter = syn::parse::Parser::parse2(Block::parse_within, enter_stmt(krate))
+            .expect("the guard parses");
+        block.stmts = Vec::with_capacity(stmts.len() + 3);
         block.stmts.push(site);
-        block.stmts.push(enter);
+        block.stmts.extend(enter);
         block.stmts.extend(stmts);
     }
 }
@@ -273,10 +274,16 @@ fn site_item(is_async: bool, at: Span, name: &str, krate: &Path) -> TokenStream 
     }
 }
 
-/// The guard of a sync body, opened before its statements.
+/// The guard of a sync body, opened before its statements: the probe inlined in builds without
+/// debug assertions, called out of line in builds with them (usually unoptimised, where an
+/// inlined probe would be unoptimised too; see `enter_outlined`). The `cfg` is the user's
+/// crate's, read where the code is compiled.
 fn enter_stmt(krate: &Path) -> TokenStream {
     let guard = Ident::new("__pipelinescope_guard", Span::mixed_site());
     quote! {
+        #[cfg(debug_assertions)]
+        let #guard = #krate::__private::enter_outlined(&__PIPELINESCOPE_SITE);
+        #[cfg(not(debug_assertions))]
         let #guard = #krate::__private::enter(&__PIPELINESCOPE_SITE);
     }
 }
@@ -504,14 +511,26 @@ mod tests {
             .iter()
             .map(|s| quote!(#s).to_string())
             .collect();
-        assert_eq!(stmts.len(), 3);
+        assert_eq!(stmts.len(), 4);
         assert!(stmts[0].starts_with("static __PIPELINESCOPE_SITE"));
         assert!(stmts[0].contains("\"work\""));
         assert!(stmts[0].contains(":: pipelinescope :: __private :: SiteKind :: Sync"));
+        // Out of line where the user's crate has debug assertions, inlined where it has not.
         assert!(
-            stmts[1].contains(":: pipelinescope :: __private :: enter (& __PIPELINESCOPE_SITE)")
+            stmts[1].starts_with("# [cfg (debug_assertions)]"),
+            "{}",
+            stmts[1]
         );
-        assert_eq!(stmts[2], "x + 1");
+        assert!(
+            stmts[1].contains(
+                ":: pipelinescope :: __private :: enter_outlined (& __PIPELINESCOPE_SITE)"
+            )
+        );
+        assert!(stmts[2].starts_with("# [cfg (not (debug_assertions))]"));
+        assert!(
+            stmts[2].contains(":: pipelinescope :: __private :: enter (& __PIPELINESCOPE_SITE)")
+        );
+        assert_eq!(stmts[3], "x + 1");
     }
 
     #[test]
