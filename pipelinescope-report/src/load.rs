@@ -356,7 +356,8 @@ pub fn parse_profile(path: &Path, bytes: &[u8]) -> Result<Profile, LoadError> {
             });
         }
     };
-    if found != u64::from(SCHEMA_VERSION) {
+    // Schema 2 only added the optional `lines`, so a version-1 file reads as one without them.
+    if !(1..=u64::from(SCHEMA_VERSION)).contains(&found) {
         return Err(LoadError::SchemaVersion {
             path: path.to_path_buf(),
             found,

@@ -133,6 +133,13 @@ pub(super) struct Owner {
 }
 
 impl Owner {
+    /// The probe cost of every function call closed on this thread so far (fixed point): the
+    /// line profiler takes what grew during a line off the line, as a caller's time does.
+    #[inline(always)]
+    pub(super) fn probe_fp(&self) -> u64 {
+        self.probe_fp
+    }
+
     /// The bookkeeping of thread number `index`, before its root node.
     pub(super) fn new(index: u32) -> Owner {
         Owner {

@@ -10,6 +10,7 @@
 pub(crate) mod alloc;
 #[cfg(test)]
 mod exit_tests;
+mod lines;
 pub(crate) mod stages;
 
 use crate::clock::{ns_per_tick, ticks_to_ns};
@@ -187,6 +188,7 @@ pub fn collect(wall_ns: u64) -> Profile {
         threads: thread_rows,
         stages,
         pipeline_edges,
+        lines: lines::collect(),
         ..Profile::default()
     };
     if wall_ns > 0 {
