@@ -120,6 +120,6 @@ pub mod __private {
     };
     pub use pipelinescope_core::{
         Guard, Instrumented, LineSite, Lines, OutlinedGuard, enter, enter_closure, enter_lines,
-        enter_outlined, instrument_future,
+        enter_lines_async, enter_outlined, instrument_future,
     };
 }

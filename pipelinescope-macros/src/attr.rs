@@ -25,7 +25,7 @@ pub struct MainArgs {
     pub krate: Option<Path>,
 }
 
-const PROFILE_EXPECTED: &str = "expected `name = \"...\"`, `crate = path`, `lines` or `skip`";
+const PROFILE_EXPECTED: &str = "expected `name = \"...\"`, `crate = path` or `skip`";
 
 /// Parses the tokens between the parentheses of `#[profile(...)]`.
 pub fn parse_profile(tokens: TokenStream) -> syn::Result<ProfileArgs> {

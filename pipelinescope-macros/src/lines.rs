@@ -46,7 +46,12 @@ pub(crate) fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: 
             #fn_line,
         );
     });
-    let open = quote! { let #guard = #krate::__private::enter_lines(&#table); };
+    let enter = if sig.asyncness.is_some() {
+        quote!(enter_lines_async)
+    } else {
+        quote!(enter_lines)
+    };
+    let open = quote! { let #guard = #krate::__private::#enter(&#table); };
     let stmts = std::mem::take(&mut block.stmts);
     let body = if is_async {
         let mut inner = open;

@@ -288,3 +288,34 @@ fn methods_of_a_block() {
     assert_eq!(hits(&t, "self.0 += 1"), 7);
     assert_eq!(hits(&t, "for _ in 0..by"), 8);
 }
+
+// ---- threads: live and exited threads count once ------------------------------------------
+
+#[profile(lines)]
+fn per_thread(n: u64) -> u64 {
+    let mut s = 0;
+    for i in 0..n {
+        s += black_box(i);
+    }
+    s
+}
+
+#[test]
+fn exited_threads_fold_into_the_lines() {
+    let handles: Vec<_> = (0..4)
+        .map(|_| std::thread::spawn(|| per_thread(100)))
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), 4_950);
+    }
+    // And one live thread: this one.
+    assert_eq!(per_thread(100), 4_950);
+    let p = pipelinescope::snapshot();
+    let t = table(&p, "per_thread");
+    assert_eq!(hits(&t, "fn per_thread"), 5);
+    assert_eq!(hits(&t, "s += black_box(i)"), 500);
+    assert_eq!(hits(&t, "for i in 0..n"), 505);
+    // A second snapshot reads the same: nothing counted twice, nothing lost.
+    let again = table(&pipelinescope::snapshot(), "per_thread");
+    assert_eq!(hits(&again, "s += black_box(i)"), 500);
+}

@@ -143,3 +143,12 @@ pub(crate) fn probe_fp(td: &super::ThreadData) -> u64 {
     // SAFETY: called on the thread that owns `td`; read only.
     unsafe { &*td.owner.get() }.probe_fp()
 }
+
+/// Adds a mark's cost `fp` to the thread's probe cost sum, so that the open calls take it off
+/// as they take off their callees' probes; returns the sum before it. Owner only.
+#[inline(always)]
+pub(crate) fn add_probe_cost(td: &super::ThreadData, fp: u64) -> u64 {
+    // SAFETY: called on the thread that owns `td`, between probes: no other reference to its
+    // bookkeeping is live.
+    unsafe { &mut *td.owner.get() }.add_probe_cost(fp)
+}

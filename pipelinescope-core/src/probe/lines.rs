@@ -12,12 +12,13 @@
 
 use crate::clock;
 use crate::local::ThreadData;
-use crate::local::lines::{LineCell, LineSlot, ThreadLines, probe_fp};
+use crate::local::lines::{LineCell, LineSlot, ThreadLines, add_probe_cost, probe_fp};
 use crate::site::Site;
+use crate::threads::lines::hold_thread_lines;
 use crate::threads::lines::thread_lines;
 use crate::util::bump;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// The line table of one function annotated `#[profile(lines)]`: the macro emits one beside
 /// the function's [`Site`].
@@ -87,7 +88,12 @@ pub struct Lines {
     slot: *const LineSlot,
     cells: *const LineCell,
     saved: u32,
+    /// The thread's recorder, whose probe-cost sum marks add to; None for an `async fn`,
+    /// whose activation may move between threads.
     td: Option<&'static ThreadData>,
+    /// An `async fn`'s hold on the thread's line state, which must outlive the activation
+    /// even if the thread exits first.
+    keep: Option<Arc<ThreadLines>>,
     #[cfg(feature = "alloc")]
     alloc: Option<&'static crate::local::alloc::ThreadAlloc>,
 }
@@ -98,6 +104,7 @@ impl Lines {
         cells: std::ptr::null(),
         saved: 0,
         td: None,
+        keep: None,
         #[cfg(feature = "alloc")]
         alloc: None,
     };
@@ -137,7 +144,26 @@ fn thread_alloc() -> Option<&'static crate::local::alloc::ThreadAlloc> {
 /// hit and runs until the first statement's mark.
 #[inline(always)]
 pub fn enter_lines(site: &'static LineSite) -> Lines {
-    open(site, 0, true)
+    open(site, 0, Open::Function)
+}
+
+/// [`enter_lines`] for the body of an `async fn`: its activation lives in a future that may
+/// be polled on other threads, so it keeps the first thread's line state alive and leaves
+/// that thread's function recorder alone.
+pub fn enter_lines_async(site: &'static LineSite) -> Lines {
+    let mut g = open(site, 0, Open::Async);
+    if !g.slot.is_null() {
+        // Never None here: the slot was just found through the same handle.
+        g.keep = hold_thread_lines();
+    }
+    g
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Open {
+    Function,
+    Async,
+    Closure,
 }
 
 /// Opens an activation for a closure defined in `site`'s function, starting on line index
@@ -145,11 +171,11 @@ pub fn enter_lines(site: &'static LineSite) -> Lines {
 /// another thread, is timed on the line that calls it, if any).
 #[inline(always)]
 pub fn enter_closure(site: &'static LineSite, line: u32) -> Lines {
-    open(site, line, false)
+    open(site, line, Open::Closure)
 }
 
 #[inline(always)]
-fn open(site: &'static LineSite, line: u32, function: bool) -> Lines {
+fn open(site: &'static LineSite, line: u32, how: Open) -> Lines {
     if !crate::control::enabled() {
         return Lines::INERT;
     }
@@ -157,13 +183,19 @@ fn open(site: &'static LineSite, line: u32, function: bool) -> Lines {
         return Lines::INERT;
     };
     let depth = slot.depth.load(Relaxed);
-    if !function && depth == 0 {
+    if how == Open::Closure && depth == 0 {
         return Lines::INERT;
     }
     #[cfg(feature = "alloc")]
     let alloc = thread_alloc();
-    let td = crate::threads::current_thread();
-    let probes = td.map_or(0, probe_fp);
+    let td = match how {
+        Open::Async => None,
+        _ => crate::threads::current_thread(),
+    };
+    let probes = match td {
+        Some(td) => probe_fp(td),
+        None => slot.last_probe.load(Relaxed),
+    };
     let now = clock::raw();
     let saved = slot.cur.load(Relaxed);
     if depth > 0 {
@@ -185,7 +217,7 @@ fn open(site: &'static LineSite, line: u32, function: bool) -> Lines {
     }
     slot.depth.store(depth + 1, Relaxed);
     slot.cur.store(line, Relaxed);
-    if function {
+    if how != Open::Closure {
         // SAFETY: index 0 always exists.
         bump(unsafe { &(*cells).figures[0] }, 1);
     }
@@ -194,6 +226,7 @@ fn open(site: &'static LineSite, line: u32, function: bool) -> Lines {
         cells,
         saved,
         td,
+        keep: None,
         #[cfg(feature = "alloc")]
         alloc,
     }
@@ -210,7 +243,13 @@ impl Lines {
         // (except an `async fn`'s, which may move: its figures then land in the first
         // thread's cells, through atomics).
         let slot = unsafe { &*self.slot };
-        let probes = self.td.map_or(0, probe_fp);
+        // The previous mark's cost goes to the line charged now: each line's interval holds
+        // one mark, taken off as the open calls take it off.
+        let cost = MARK_APPLIED_FP.load(Relaxed);
+        let probes = match self.td {
+            Some(td) => add_probe_cost(td, cost),
+            None => slot.last_probe.load(Relaxed).wrapping_add(cost),
+        };
         let now = clock::raw();
         slot.charge(self.cells, now, probes);
         #[cfg(feature = "alloc")]
@@ -231,7 +270,10 @@ impl Drop for Lines {
         }
         // SAFETY: as in `mark`.
         let slot = unsafe { &*self.slot };
-        let probes = self.td.map_or(0, probe_fp);
+        let probes = match self.td {
+            Some(td) => probe_fp(td),
+            None => slot.last_probe.load(Relaxed),
+        };
         let now = clock::raw();
         slot.charge(self.cells, now, probes);
         #[cfg(feature = "alloc")]
@@ -248,14 +290,21 @@ impl Drop for Lines {
 /// charged when nothing runs between two marks.
 static MARK_COST_FP: AtomicU64 = AtomicU64::new(0);
 
+/// [`MARK_COST_FP`] while compensation is on, else 0: what each mark adds to the probe cost
+/// the open calls and the lines take off.
+static MARK_APPLIED_FP: AtomicU64 = AtomicU64::new(0);
+
 /// The per-hit cost taken off a line's time, in nanoseconds (0 when compensation is off).
 pub(crate) fn mark_cost_ns() -> f64 {
-    if !crate::cost::COMPENSATE.load(Relaxed) {
-        return 0.0;
-    }
-    // Measured when first needed, at a snapshot: not inside the first call of a function.
-    calibrate();
-    MARK_COST_FP.load(Relaxed) as f64 / 256.0 * clock::ns_per_tick()
+    apply();
+    MARK_APPLIED_FP.load(Relaxed) as f64 / 256.0 * clock::ns_per_tick()
+}
+
+/// Sets the applied cost from the measured one and the compensation switch.
+pub(crate) fn apply() {
+    let on = crate::cost::COMPENSATE.load(Relaxed);
+    let v = if on { MARK_COST_FP.load(Relaxed) } else { 0 };
+    MARK_APPLIED_FP.store(v, Relaxed);
 }
 
 /// The measured per-mark cost in nanoseconds, whether or not it is taken off.
@@ -267,8 +316,9 @@ pub fn mark_cost_measured_ns() -> f64 {
 static CALIBRATED: std::sync::Once = std::sync::Once::new();
 
 /// Measures the mark once per process: marks run back to back on a private slot, so each
-/// interval holds one mark and nothing else; the lower quartile of 15 rounds of 2,000.
-fn calibrate() {
+/// interval holds one mark and nothing else; the lower quartile of 15 rounds of 2,000. Runs
+/// on the function probe's calibration thread, before any call is recorded.
+pub(crate) fn calibrate() {
     CALIBRATED.call_once(|| {
         #[cfg(feature = "alloc")]
         let _q = crate::util::quiet::quiet_here();
@@ -278,7 +328,8 @@ fn calibrate() {
             slot: &slot,
             cells,
             saved: 0,
-            td: crate::threads::current_thread(),
+            td: None,
+            keep: None,
             #[cfg(feature = "alloc")]
             alloc: None,
         };
@@ -297,6 +348,7 @@ fn calibrate() {
         std::mem::forget(guard);
         rounds.sort_unstable();
         MARK_COST_FP.store(rounds[rounds.len() / 4], Relaxed);
+        apply();
     });
 }
 

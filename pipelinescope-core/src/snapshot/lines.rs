@@ -12,6 +12,7 @@ pub(crate) fn collect() -> Vec<FunctionLines> {
     let totals = totals();
     let scale = ns_per_tick();
     let cost = mark_cost_ns();
+    let compensated = crate::cost::COMPENSATE.load(std::sync::atomic::Ordering::Relaxed);
     let mut out = Vec::new();
     for (i, site) in sites.iter().enumerate() {
         // Ids start at 1.
@@ -28,10 +29,10 @@ pub(crate) fn collect() -> Vec<FunctionLines> {
                 continue;
             };
             let raw = (c[1] as f64 * scale) as u64;
-            // The marks' cost, and that of the function probes that ran during the line (as a
-            // caller's time has its callees' probes taken off).
-            let probes = if cost > 0.0 {
-                c[0] as f64 * cost + c[2] as f64 / 256.0 * scale
+            // The probes' cost that ran during the line, as a caller's time has its callees'
+            // probes taken off: the line's mark and the calls' probes.
+            let probes = if compensated {
+                c[2] as f64 / 256.0 * scale
             } else {
                 0.0
             };

@@ -118,3 +118,18 @@ pub(crate) fn totals() -> Totals {
     }
     out
 }
+
+/// A counted hold on the current thread's line state (for an `async fn`'s activation, which
+/// may outlive the thread); None if the thread has none.
+pub(crate) fn hold_thread_lines() -> Option<Arc<ThreadLines>> {
+    let p = LINES.try_with(|l| l.get()).ok()?;
+    if p.is_null() || p == DEAD {
+        return None;
+    }
+    // SAFETY: `p` came from `Arc::as_ptr` of an `Arc` the registry still holds (the handle is
+    // not `DEAD`); one more strong count is taken before making a second `Arc` of it.
+    unsafe {
+        Arc::increment_strong_count(p);
+        Some(Arc::from_raw(p))
+    }
+}
