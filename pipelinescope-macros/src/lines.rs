@@ -31,6 +31,7 @@ pub(crate) fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: 
         table: table.clone(),
         krate: krate.clone(),
         stmt_line: 0,
+        is_async: sig.asyncness.is_some(),
     };
     marker.visit_block_mut(block);
     let last_line = line_of(block.brace_token.span.close());
@@ -116,6 +117,9 @@ struct Marker {
     krate: Path,
     /// Line of the statement being walked: a part of it on the same line is not marked again.
     stmt_line: u32,
+    /// The body of an `async fn`: its `.await`s are wrapped so that suspended time is on no
+    /// line.
+    is_async: bool,
 }
 
 impl Marker {
@@ -157,19 +161,21 @@ fn marks_itself(s: &Stmt) -> bool {
 
 impl VisitMut for Marker {
     fn visit_block_mut(&mut self, b: &mut Block) {
-        for s in &mut b.stmts {
-            let outer = std::mem::replace(&mut self.stmt_line, first_line(&*s));
+        // Lines first: walking a statement may put generated tokens in front of it (an
+        // `.await` wrapped), which carry no line of the source.
+        let lines: Vec<u32> = b.stmts.iter().map(first_line).collect();
+        for (s, &line) in b.stmts.iter_mut().zip(&lines) {
+            let outer = std::mem::replace(&mut self.stmt_line, line);
             self.visit_stmt_mut(s);
             self.stmt_line = outer;
         }
         let old = std::mem::take(&mut b.stmts);
         let mut prev = None;
-        for s in old {
+        for (s, line) in old.into_iter().zip(lines) {
             if matches!(s, Stmt::Item(_)) {
                 b.stmts.push(s);
                 continue;
             }
-            let line = first_line(&s);
             if prev != Some(line) && !marks_itself(&s) {
                 let m = self.mark_stmt(line);
                 b.stmts.push(m);
@@ -250,6 +256,20 @@ impl VisitMut for Marker {
         let open: Stmt =
             syn::parse_quote! { let #guard = #krate::__private::enter_closure(&#table, #i); };
         b.block.stmts.insert(0, open);
+    }
+
+    fn visit_expr_mut(&mut self, e: &mut Expr) {
+        visit_mut::visit_expr_mut(self, e);
+        if !self.is_async {
+            return;
+        }
+        if let Expr::Await(a) = e {
+            let (base, guard, krate) = (&a.base, &self.guard, &self.krate);
+            let await_token = &a.await_token;
+            *e = syn::parse_quote! {
+                #krate::__private::lines_await(&#guard, #base).#await_token
+            };
+        }
     }
 
     fn visit_expr_async_mut(&mut self, _: &mut syn::ExprAsync) {}

@@ -257,12 +257,41 @@ fn async_fn_lines_count() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    assert_eq!(rt.block_on(async_steps(10)), 45);
+    // The future stays `Send`: it can be spawned on a multi-threaded runtime.
+    fn is_send<T: Send>(t: T) -> T {
+        t
+    }
+    assert_eq!(rt.block_on(is_send(async_steps(10))), 45);
     let p = pipelinescope::snapshot();
     let t = table(&p, "async_steps");
     assert_eq!(hits(&t, "for i in 0..n"), 11);
     assert_eq!(hits(&t, "yield_now"), 10);
     assert_eq!(hits(&t, "s += i"), 10);
+}
+
+#[profile(lines)]
+async fn async_sleeper() -> u32 {
+    let a = black_box(2);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    a + 1
+}
+
+#[test]
+fn async_lines_hold_time_inside_polls_only() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(async_sleeper()), 3);
+    let p = pipelinescope::snapshot();
+    let t = table(&p, "async_sleeper");
+    let sleep = line(&t, "time::sleep");
+    assert_eq!(sleep.hits, 1);
+    // Suspended for 20 ms, on no line: the line holds its two polls of the timer.
+    assert!(sleep.raw_time_ns < 10_000_000, "{sleep:?}");
+    assert!(t.total_ns < 10_000_000, "{}", t.total_ns);
+    let f = function(&p, "async_sleeper");
+    assert!(f.async_stats.is_some_and(|a| a.wall_ns >= 20_000_000));
 }
 
 // ---- methods of a block ----------------------------------------------------------------------
@@ -318,4 +347,26 @@ fn exited_threads_fold_into_the_lines() {
     // A second snapshot reads the same: nothing counted twice, nothing lost.
     let again = table(&pipelinescope::snapshot(), "per_thread");
     assert_eq!(hits(&again, "s += black_box(i)"), 500);
+}
+
+// ---- a module: every function ------------------------------------------------------------
+
+#[profile(lines)]
+mod tally {
+    pub fn count(n: u32) -> u32 {
+        let mut c = 0;
+        for _ in 0..n {
+            c += 2;
+        }
+        c
+    }
+}
+
+#[test]
+fn every_function_of_a_module() {
+    assert_eq!(tally::count(9), 18);
+    let p = pipelinescope::snapshot();
+    let t = table(&p, "tally::count");
+    assert_eq!(hits(&t, "c += 2"), 9);
+    assert_eq!(hits(&t, "for _ in 0..n"), 10);
 }

@@ -14,11 +14,10 @@ use crate::clock;
 use crate::local::ThreadData;
 use crate::local::lines::{LineCell, LineSlot, ThreadLines, add_probe_cost, probe_fp};
 use crate::site::Site;
-use crate::threads::lines::hold_thread_lines;
 use crate::threads::lines::thread_lines;
 use crate::util::bump;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// The line table of one function annotated `#[profile(lines)]`: the macro emits one beside
 /// the function's [`Site`].
@@ -88,12 +87,8 @@ pub struct Lines {
     slot: *const LineSlot,
     cells: *const LineCell,
     saved: u32,
-    /// The thread's recorder, whose probe-cost sum marks add to; None for an `async fn`,
-    /// whose activation may move between threads.
+    /// The thread's recorder, whose probe-cost sum marks add to.
     td: Option<&'static ThreadData>,
-    /// An `async fn`'s hold on the thread's line state, which must outlive the activation
-    /// even if the thread exits first.
-    keep: Option<Arc<ThreadLines>>,
     #[cfg(feature = "alloc")]
     alloc: Option<&'static crate::local::alloc::ThreadAlloc>,
 }
@@ -104,7 +99,6 @@ impl Lines {
         cells: std::ptr::null(),
         saved: 0,
         td: None,
-        keep: None,
         #[cfg(feature = "alloc")]
         alloc: None,
     };
@@ -122,7 +116,7 @@ fn make_slot(t: &'static ThreadLines, site: &'static LineSite, id: u32) -> *cons
 }
 
 #[inline(always)]
-fn slot_of(site: &'static LineSite) -> Option<(&'static LineSlot, *const LineCell)> {
+pub(super) fn slot_of(site: &'static LineSite) -> Option<(&'static LineSlot, *const LineCell)> {
     let id = site.id();
     let t = thread_lines()?;
     let slot = match t.slots.get(id as usize) {
@@ -147,22 +141,9 @@ pub fn enter_lines(site: &'static LineSite) -> Lines {
     open(site, 0, Open::Function)
 }
 
-/// [`enter_lines`] for the body of an `async fn`: its activation lives in a future that may
-/// be polled on other threads, so it keeps the first thread's line state alive and leaves
-/// that thread's function recorder alone.
-pub fn enter_lines_async(site: &'static LineSite) -> Lines {
-    let mut g = open(site, 0, Open::Async);
-    if !g.slot.is_null() {
-        // Never None here: the slot was just found through the same handle.
-        g.keep = hold_thread_lines();
-    }
-    g
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Open {
     Function,
-    Async,
     Closure,
 }
 
@@ -188,10 +169,7 @@ fn open(site: &'static LineSite, line: u32, how: Open) -> Lines {
     }
     #[cfg(feature = "alloc")]
     let alloc = thread_alloc();
-    let td = match how {
-        Open::Async => None,
-        _ => crate::threads::current_thread(),
-    };
+    let td = crate::threads::current_thread();
     let probes = match td {
         Some(td) => probe_fp(td),
         None => slot.last_probe.load(Relaxed),
@@ -226,7 +204,6 @@ fn open(site: &'static LineSite, line: u32, how: Open) -> Lines {
         cells,
         saved,
         td,
-        keep: None,
         #[cfg(feature = "alloc")]
         alloc,
     }
@@ -292,7 +269,7 @@ static MARK_COST_FP: AtomicU64 = AtomicU64::new(0);
 
 /// [`MARK_COST_FP`] while compensation is on, else 0: what each mark adds to the probe cost
 /// the open calls and the lines take off.
-static MARK_APPLIED_FP: AtomicU64 = AtomicU64::new(0);
+pub(super) static MARK_APPLIED_FP: AtomicU64 = AtomicU64::new(0);
 
 /// The per-hit cost taken off a line's time, in nanoseconds (0 when compensation is off).
 pub(crate) fn mark_cost_ns() -> f64 {
@@ -324,12 +301,14 @@ pub(crate) fn calibrate() {
         let _q = crate::util::quiet::quiet_here();
         let slot = LineSlot::default();
         let cells = slot.cells_or_make(2);
+        // The thread's recorder, as a sync function's marks have one: each mark reads and adds
+        // to its probe-cost sum (with a cost of 0 while this runs).
+        let td = crate::threads::local();
         let guard = Lines {
             slot: &slot,
             cells,
             saved: 0,
-            td: None,
-            keep: None,
+            td,
             #[cfg(feature = "alloc")]
             alloc: None,
         };
@@ -338,10 +317,11 @@ pub(crate) fn calibrate() {
         for _ in 0..15 {
             let before = slot.cells()[1].read()[1];
             slot.last.store(clock::raw(), Relaxed);
-            slot.cur.store(1, Relaxed);
-            for _ in 0..N {
-                marks(&guard);
+            if let Some(td) = td {
+                slot.last_probe.store(probe_fp(td), Relaxed);
             }
+            slot.cur.store(1, Relaxed);
+            marks(&guard, N);
             let after = slot.cells()[1].read()[1];
             rounds.push(((after - before) << 8) / N);
         }
@@ -352,7 +332,10 @@ pub(crate) fn calibrate() {
     });
 }
 
+/// `n` marks back to back, inlined into one loop as a body's marks are into its code.
 #[inline(never)]
-fn marks(g: &Lines) {
-    g.mark(1);
+fn marks(g: &Lines, n: u64) {
+    for _ in 0..n {
+        g.mark(std::hint::black_box(1));
+    }
 }

@@ -9,4 +9,5 @@ pub(crate) mod calibrate;
 pub(crate) mod function;
 pub(crate) mod future;
 pub(crate) mod lines;
+pub(crate) mod lines_async;
 pub(crate) mod stage;

@@ -191,6 +191,7 @@ pub fn collect(wall_ns: u64) -> Profile {
         lines: lines::collect(),
         ..Profile::default()
     };
+    lines::bound(&mut profile);
     if wall_ns > 0 {
         profile.meta.probe_overhead_share = (profile.probe_cost_ns() / wall_ns as f64).min(1.0);
     }
