@@ -100,5 +100,29 @@ fn main() {
     let run = pipelinescope::start();
     let sum = calc_pure_python(1000, 300);
     println!("sum of the output: {sum}");
+    // The inner `while` loop (its condition and its two statements) holds most of the time.
+    let p = pipelinescope::snapshot();
+    if let Some(t) = p
+        .lines
+        .iter()
+        .find(|t| t.function == "calculate_z_serial_purepython")
+    {
+        let inner: u64 = t
+            .lines
+            .iter()
+            .filter(|l| {
+                t.source_line(l.line).is_some_and(|s| {
+                    s.contains("while z.abs()") || s.contains("square_plus") || s.contains("n += 1")
+                })
+            })
+            .map(|l| l.time_ns)
+            .sum();
+        let share = inner as f64 / t.total_ns.max(1) as f64;
+        println!(
+            "inner loop: {:.1}% of calculate_z_serial_purepython",
+            share * 100.0
+        );
+        assert!(share > 0.5, "the inner loop should be the hot lines");
+    }
     drop(run);
 }
