@@ -162,6 +162,9 @@ impl Walk {
                     let prefix = format!("{prefix}::{part}");
                     let krate = m.krate.as_ref().unwrap_or(krate);
                     let on = on && m.skip.is_none();
+                    // `lines` on the block reaches its methods.
+                    let outer_lines = self.lines;
+                    self.lines = m.lines.or(outer_lines);
                     for it in &mut i.items {
                         match it {
                             ImplItem::Fn(f) => self.function(
@@ -178,6 +181,7 @@ impl Walk {
                             _ => {}
                         }
                     }
+                    self.lines = outer_lines;
                 }
                 Item::Trait(t) => {
                     let Some((m, _)) = self.markers(&mut t.attrs) else {
@@ -190,6 +194,8 @@ impl Walk {
                     let prefix = format!("{prefix}::{part}");
                     let krate = m.krate.as_ref().unwrap_or(krate);
                     let on = on && m.skip.is_none();
+                    let outer_lines = self.lines;
+                    self.lines = m.lines.or(outer_lines);
                     for it in &mut t.items {
                         match it {
                             TraitItem::Fn(f) => {
@@ -215,6 +221,7 @@ impl Walk {
                             _ => {}
                         }
                     }
+                    self.lines = outer_lines;
                 }
                 Item::Mod(md) => {
                     let Some((m, _)) = self.markers(&mut md.attrs) else {

@@ -370,3 +370,32 @@ fn every_function_of_a_module() {
     assert_eq!(hits(&t, "c += 2"), 9);
     assert_eq!(hits(&t, "for _ in 0..n"), 10);
 }
+
+#[profile]
+mod shapes {
+    pub struct Square(pub u32);
+
+    #[profile(lines)]
+    impl Square {
+        pub fn area(&self) -> u32 {
+            let s = self.0;
+            s * s
+        }
+    }
+
+    pub fn plain(x: u32) -> u32 {
+        x + 1
+    }
+}
+
+#[test]
+fn lines_on_a_block_inside_a_profiled_module() {
+    assert_eq!(shapes::Square(3).area(), 9);
+    assert_eq!(shapes::plain(1), 2);
+    let p = pipelinescope::snapshot();
+    let t = table(&p, "shapes::Square::area");
+    assert_eq!(hits(&t, "let s = self.0"), 1);
+    // Only the block asked for lines.
+    assert!(!p.lines.iter().any(|t| t.function == "shapes::plain"));
+    assert_eq!(function(&p, "shapes::plain").calls, 1);
+}
