@@ -15,6 +15,7 @@ cargo test --release -p pipelinescope-tests --test accuracy --test compensation_
 echo "== allocation tracking (feature alloc: installs a global allocator in its own test binary,"
 echo "   and lazy stages publish themselves on every record)"
 cargo test -p pipelinescope-core --features alloc --test alloc --test stage
+cargo test -p pipelinescope-tests --features alloc --test lines_alloc
 
 echo "== tests, profiling off (the enable feature is not turned on)"
 cargo test -p pipelinescope-feature-off

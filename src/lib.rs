@@ -119,6 +119,7 @@ pub mod __private {
         Records, StageCall, StageInput, StageIter, StageLink, StageSite, call as stage_call,
     };
     pub use pipelinescope_core::{
-        Guard, Instrumented, OutlinedGuard, enter, enter_outlined, instrument_future,
+        AsyncLines, Guard, Instrumented, LineSite, Lines, OutlinedGuard, enter, enter_closure,
+        enter_lines, enter_lines_async, enter_outlined, instrument_future, lines_await,
     };
 }

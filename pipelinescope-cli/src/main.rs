@@ -4,6 +4,7 @@
 //! message on stderr names the file and the problem) or, for `scale`, a failed run.
 
 mod comparison;
+mod lines;
 mod live;
 mod scale;
 mod scale_html;
@@ -22,7 +23,7 @@ use pipelinescope_report::export::{self, Format};
 use pipelinescope_report::load::{self, LoadError, PROFILE_FILE};
 use pipelinescope_report::merge;
 
-const RUN_HELP: &str = "A RUN is a run directory (holding profile_data.json), the path of a \
+pub(crate) const RUN_HELP: &str = "A RUN is a run directory (holding profile_data.json), the path of a \
 profile_data.json, or `latest`: the newest run under ./.pipelinescope_output (DIR/latest: the \
 newest run under DIR).";
 
@@ -109,6 +110,17 @@ DIR/scaling.json and DIR/scaling.html (DIR: -o, default .pipelinescope_output/sc
 3 runs spanning a factor of 10 are needed. Exit code 2 when a run failed (the others are still \
 fitted) or nothing could be fitted.")]
     Scale(scale::ScaleArgs),
+    /// Print the per-line figures of the functions annotated `#[profile(lines)]`, as
+    /// `kernprof -l -v` prints line_profiler's.
+    #[command(
+        after_help = "Examples:\n  pipelinescope lines\n  pipelinescope lines latest calculate_z\n  \
+pipelinescope lines .pipelinescope_output/run_20260101T120000Z_4242 parse\n\n\
+Columns: Line #, Hits (times a statement starting on the line ran; a loop's line counts its entry \
+and each iteration), Time (microseconds, inclusive of calls made on the line), Per Hit, % Time \
+(of the function's), and with the allocation tracker Allocated, Freed, Increment and Allocs. \
+The source shown is the one the program was compiled from."
+    )]
+    Lines(lines::LinesArgs),
 }
 
 #[derive(Args)]
@@ -184,7 +196,7 @@ enum FormatArg {
 }
 
 /// Why a command failed; printed as one line, exit code 2.
-enum Failure {
+pub(crate) enum Failure {
     Load(LoadError),
     Write { path: PathBuf, err: std::io::Error },
     Usage(String),
@@ -216,6 +228,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export_cmd(a),
         Command::Live(a) => live::run(a).map_err(Failure::Usage),
         Command::Scale(a) => scale::scale_cmd(a).map_err(Failure::Usage),
+        Command::Lines(a) => lines::lines_cmd(a),
     };
     match result {
         Ok(code) => code,

@@ -215,7 +215,7 @@ fn other_schema_version() {
     assert_bad(
         &["top", "future.json"],
         &d,
-        "future.json: written by schema version 7, this tool reads 1",
+        "future.json: written by schema version 7, this tool reads 1 to 2",
     );
 }
 
@@ -226,13 +226,13 @@ fn merging_different_schema_versions() {
     fs::create_dir_all(d.join("b")).unwrap();
     fs::write(
         d.join("b/profile_data.json"),
-        "{\"schema_version\": 2, \"meta\": {}}",
+        "{\"schema_version\": 3, \"meta\": {}}",
     )
     .unwrap();
     assert_bad(
         &["merge", "a", "b", "-o", "out"],
         &d,
-        "b/profile_data.json: written by schema version 2, this tool reads 1",
+        "b/profile_data.json: written by schema version 3, this tool reads 1 to 2",
     );
     assert!(!d.join("out").exists());
 }
@@ -597,4 +597,50 @@ fn split_csv(line: &str) -> Vec<String> {
         }
     }
     fields
+}
+
+#[test]
+fn lines_prints_each_line_of_the_source() {
+    use pipelinescope_core::profile::{FunctionLines, LineStats};
+    let d = scratch("lines");
+    let mut p = sample_profile();
+    p.lines.push(FunctionLines {
+        function: "load".into(),
+        file: "src/load.rs".into(),
+        line: 7,
+        total_ns: 2_000_000,
+        source: "fn load() {\n    // read\n    let rows = read();\n}".into(),
+        first_line: 7,
+        lines: vec![
+            LineStats {
+                line: 7,
+                hits: 2,
+                time_ns: 500_000,
+                ..LineStats::default()
+            },
+            LineStats {
+                line: 9,
+                hits: 40,
+                time_ns: 1_500_000,
+                ..LineStats::default()
+            },
+        ],
+        ..FunctionLines::default()
+    });
+    write_run(&d.join("run"), &p);
+    let (code, out, err) = run(bin().args(["lines", "run", "LOA"]).current_dir(&d));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Function: load at line 7"), "{out}");
+    assert!(out.contains("Line #") && out.contains("% Time"), "{out}");
+    let row = out.lines().find(|l| l.contains("let rows")).unwrap();
+    let cols: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cols[..5], ["9", "40", "1500.0", "37.500", "75.0"], "{row}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with("8 ") && l.contains("// read"))
+    );
+    // No match, and no line tables at all: one line on stderr.
+    assert_bad(&["lines", "run", "nothing"], &d, "no function matching");
+    write_run(&d.join("bare"), &sample_profile());
+    assert_bad(&["lines", "bare"], &d, "#[profile(lines)]");
 }

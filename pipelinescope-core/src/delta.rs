@@ -327,6 +327,7 @@ impl Profile {
         out.pipeline_edges.retain(|e| e.records > 0);
         crate::bounds::hold_profile(&mut out.stages, &out.pipeline_edges);
 
+        out.lines = crate::profile::lines_since(&self.lines, &base.lines);
         out.prune_idle_functions();
         out.meta.total_calls = out.functions.iter().map(|f| f.calls).sum();
         out.meta.instrumented_ns = out.threads.iter().map(|t| t.root_ns).sum();

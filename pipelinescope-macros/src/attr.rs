@@ -14,6 +14,8 @@ pub struct ProfileArgs {
     pub krate: Option<Path>,
     /// `skip`: leave this method of a `#[profile]` impl block alone. Holds the marker's span.
     pub skip: Option<Span>,
+    /// `lines`: also profile each source line of the body. Holds the marker's span.
+    pub lines: Option<Span>,
 }
 
 /// Arguments of `#[main(...)]`.
@@ -44,6 +46,15 @@ pub fn parse_profile(tokens: TokenStream) -> syn::Result<ProfileArgs> {
                 ));
             }
             args.skip = Some(meta.path.span());
+        } else if meta.path.is_ident("lines") {
+            once(&args.lines, &meta.path)?;
+            if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+                return Err(syn::Error::new(
+                    meta.input.span(),
+                    "`lines` takes no value: write `#[profile(lines)]`",
+                ));
+            }
+            args.lines = Some(meta.path.span());
         } else {
             return Err(syn::Error::new(
                 meta.path.span(),

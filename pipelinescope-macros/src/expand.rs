@@ -62,7 +62,11 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
                 Some(n) => n.value(),
                 None => f.sig.ident.to_string(),
             };
-            instrument(&f.sig, &mut f.block, &name, &krate);
+            if args.lines.is_some() {
+                crate::lines::instrument(&f.sig, &mut f.block, &name, &krate);
+            } else {
+                instrument(&f.sig, &mut f.block, &name, &krate);
+            }
             Ok(quote!(#f))
         }
         Target::Impl(mut i) => {
@@ -72,7 +76,8 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
             };
             for it in &mut i.items {
                 if let ImplItem::Fn(f) = it {
-                    let m = take_markers(&mut f.attrs)?;
+                    let mut m = take_markers(&mut f.attrs)?;
+                    m.lines = m.lines.or(args.lines);
                     method(&m, &f.sig, &mut f.block, &prefix, &krate);
                 }
             }
@@ -85,7 +90,8 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
             };
             for it in &mut t.items {
                 if let TraitItem::Fn(f) = it {
-                    let m = take_markers(&mut f.attrs)?;
+                    let mut m = take_markers(&mut f.attrs)?;
+                    m.lines = m.lines.or(args.lines);
                     if let Some(block) = &mut f.default {
                         method(&m, &f.sig, block, &prefix, &krate);
                     }
@@ -113,7 +119,11 @@ pub(crate) fn method(
         None => format!("{prefix}::{}", sig.ident),
     };
     let krate = m.krate.as_ref().unwrap_or(krate);
-    instrument(sig, block, &name, krate);
+    if m.lines.is_some() {
+        crate::lines::instrument(sig, block, &name, krate);
+    } else {
+        instrument(sig, block, &name, krate);
+    }
 }
 
 fn try_main(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Result<TokenStream> {
@@ -146,6 +156,7 @@ pub(crate) fn take_markers(attrs: &mut Vec<Attribute>) -> syn::Result<ProfileArg
                 merged.name = m.name.or(merged.name.take());
                 merged.krate = m.krate.or(merged.krate.take());
                 merged.skip = m.skip.or(merged.skip);
+                merged.lines = m.lines.or(merged.lines);
             }
             Err(e) => err = Some(e),
         }
@@ -254,7 +265,7 @@ pub(crate) fn sync_stmts(at: Span, name: &str, krate: &Path, stmts: TokenStream)
 
 /// The function's call site: a `static` the probe registers on its first call. `at` is the
 /// span of the function's name.
-fn site_item(is_async: bool, at: Span, name: &str, krate: &Path) -> TokenStream {
+pub(crate) fn site_item(is_async: bool, at: Span, name: &str, krate: &Path) -> TokenStream {
     let kind = if is_async {
         quote!(Async)
     } else {
@@ -278,7 +289,7 @@ fn site_item(is_async: bool, at: Span, name: &str, krate: &Path) -> TokenStream 
 /// debug assertions, called out of line in builds with them (usually unoptimised, where an
 /// inlined probe would be unoptimised too; see `enter_outlined`). The `cfg` is the user's
 /// crate's, read where the code is compiled.
-fn enter_stmt(krate: &Path) -> TokenStream {
+pub(crate) fn enter_stmt(krate: &Path) -> TokenStream {
     let guard = Ident::new("__pipelinescope_guard", Span::mixed_site());
     quote! {
         #[cfg(debug_assertions)]
@@ -289,7 +300,7 @@ fn enter_stmt(krate: &Path) -> TokenStream {
 }
 
 /// An async body: its statements in an `async move` block whose future is wrapped and awaited.
-fn async_call(sig: &Signature, krate: &Path, stmts: TokenStream) -> TokenStream {
+pub(crate) fn async_call(sig: &Signature, krate: &Path, stmts: TokenStream) -> TokenStream {
     let fake = fake_return(&sig.output);
     quote! {
         #krate::__private::instrument_future(

@@ -49,7 +49,8 @@ pub fn profile(attr: &TokenStream, item: &TokenStream, enabled: bool) -> Option<
     } else {
         attr::parse_profile(attr.clone()).ok()?
     };
-    if args.skip.is_some() {
+    // `lines` rewrites the body's statements: the general path, which parses it.
+    if args.skip.is_some() || args.lines.is_some() {
         return None;
     }
     let head = match scan_sync_head(&tokens) {

@@ -14,6 +14,7 @@ extern crate proc_macro;
 mod attr;
 mod expand;
 mod func;
+mod lines;
 mod module;
 mod stage;
 mod valid;
@@ -41,7 +42,9 @@ const ENABLED: bool = cfg!(feature = "enable");
 ///   visible to an attribute).
 ///
 /// Arguments: `name = "..."` (display name; on a block or module, replaces its part of the names),
-/// `crate = path` (where `pipelinescope` is when the dependency is renamed).
+/// `crate = path` (where `pipelinescope` is when the dependency is renamed), `lines` (also
+/// record hits, time and, with the allocation tracker, allocations per source line of the
+/// body: `pipelinescope lines` shows them).
 ///
 /// Without the `enable` feature the arguments and the item are checked, and the item is
 /// returned as written.

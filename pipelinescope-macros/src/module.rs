@@ -100,6 +100,8 @@ struct Walk {
     /// Whether a marker was removed, i.e. whether the output differs from the input.
     stripped: bool,
     errors: Option<syn::Error>,
+    /// `lines` on the module: every function it instruments profiles its lines too.
+    lines: Option<proc_macro2::Span>,
 }
 
 impl Walk {
@@ -108,6 +110,7 @@ impl Walk {
             enabled,
             stripped: false,
             errors: None,
+            lines: None,
         }
     }
 
@@ -120,6 +123,7 @@ impl Walk {
 
     /// The module under the attribute itself.
     fn module(&mut self, args: &ProfileArgs, m: &mut ItemMod) {
+        self.lines = args.lines;
         if let Some(span) = args.skip {
             self.error(valid::skip_outside(span));
         }
@@ -158,6 +162,9 @@ impl Walk {
                     let prefix = format!("{prefix}::{part}");
                     let krate = m.krate.as_ref().unwrap_or(krate);
                     let on = on && m.skip.is_none();
+                    // `lines` on the block reaches its methods.
+                    let outer_lines = self.lines;
+                    self.lines = m.lines.or(outer_lines);
                     for it in &mut i.items {
                         match it {
                             ImplItem::Fn(f) => self.function(
@@ -174,6 +181,7 @@ impl Walk {
                             _ => {}
                         }
                     }
+                    self.lines = outer_lines;
                 }
                 Item::Trait(t) => {
                     let Some((m, _)) = self.markers(&mut t.attrs) else {
@@ -186,6 +194,8 @@ impl Walk {
                     let prefix = format!("{prefix}::{part}");
                     let krate = m.krate.as_ref().unwrap_or(krate);
                     let on = on && m.skip.is_none();
+                    let outer_lines = self.lines;
+                    self.lines = m.lines.or(outer_lines);
                     for it in &mut t.items {
                         match it {
                             TraitItem::Fn(f) => {
@@ -211,6 +221,7 @@ impl Walk {
                             _ => {}
                         }
                     }
+                    self.lines = outer_lines;
                 }
                 Item::Mod(md) => {
                     let Some((m, _)) = self.markers(&mut md.attrs) else {
@@ -250,12 +261,13 @@ impl Walk {
         krate: &Path,
         on: bool,
     ) {
-        let Some((m, marked)) = self.markers(attrs) else {
+        let Some((mut m, marked)) = self.markers(attrs) else {
             return;
         };
         if m.skip.is_some() {
             return;
         }
+        m.lines = m.lines.or(self.lines);
         if marked {
             // Asked for by name: a `const fn` is an error, as under `#[profile]` of its own.
             if let Err(err) = valid::check_fn(sig) {

@@ -142,7 +142,7 @@ impl fmt::Display for LoadError {
                 expected,
             } => write!(
                 f,
-                "{}: written by schema version {found}, this tool reads {expected}",
+                "{}: written by schema version {found}, this tool reads 1 to {expected}",
                 path.display()
             ),
             LoadError::Layout { path, message } => {
@@ -356,7 +356,8 @@ pub fn parse_profile(path: &Path, bytes: &[u8]) -> Result<Profile, LoadError> {
             });
         }
     };
-    if found != u64::from(SCHEMA_VERSION) {
+    // Schema 2 only added the optional `lines`, so a version-1 file reads as one without them.
+    if !(1..=u64::from(SCHEMA_VERSION)).contains(&found) {
         return Err(LoadError::SchemaVersion {
             path: path.to_path_buf(),
             found,
@@ -446,8 +447,15 @@ mod tests {
             parse_profile(p, b"{\"schema_version\": 7, \"totally\": \"different\"}").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "x.json: written by schema version 7, this tool reads 1"
+            "x.json: written by schema version 7, this tool reads 1 to 2"
         );
+        // Version 1, from before the line tables, still reads.
+        let v1 = serde_json::to_string(&Profile {
+            schema_version: 1,
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(parse_profile(p, v1.as_bytes()).unwrap().lines.is_empty());
         let e = parse_profile(p, b"{\"schema_version\": 1, \"meta\": 3}").unwrap_err();
         assert!(matches!(e, LoadError::Layout { .. }), "{e}");
         for e in [

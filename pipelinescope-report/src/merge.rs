@@ -435,6 +435,8 @@ pub fn merge(inputs: &[(String, Profile)]) -> Profile {
         resources: None,
         extrapolation: None,
         sources,
+        // Line tables are per run (their source may differ between runs): not merged.
+        lines: Vec::new(),
     }
 }
 

@@ -101,6 +101,19 @@
       if (tr) { HS.sel = +tr.getAttribute("data-i"); hotspotsRender(); latencyShow(HS.sel); }
     });
   }
+  /* Functions with a source view (#[profile(lines)]): name -> element id. */
+  var LINES = {};
+  Array.prototype.forEach.call(document.querySelectorAll("[data-lines-fn]"), function (d) {
+    LINES[d.getAttribute("data-lines-fn")] = d.id;
+  });
+  function srcLink(name) {
+    var id = LINES[name];
+    return id ? "<a class=\"srclink\" href=\"#" + id + "\" data-open=\"" + id + "\">lines</a>" : "";
+  }
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[data-open]");
+    if (a) { var d = document.getElementById(a.getAttribute("data-open")); if (d) d.open = true; }
+  });
   function hotspotsRender() {
     var minNs = HS.minMs * 1e6, minSh = HS.minPct / 100, f = HS.filter;
     var rows = ROWS.filter(function (r) {
@@ -119,7 +132,7 @@
       var r = rows[j], fn = FNS[r.i];
       out.push("<tr data-i=\"" + r.i + "\"" + (r.i === HS.sel ? " class=\"sel\"" : "") + "><td class=\"fn\" title=\"" +
         esc(fn.m + " · " + fn.file + ":" + fn.line) + "\"><span class=\"nm\">" + esc(fn.n) + "</span>" +
-        (fn.a ? "<span class=\"tag\">async</span>" : "") + "<span class=\"mod\">" + esc(fn.m) + "</span></td>" +
+        (fn.a ? "<span class=\"tag\">async</span>" : "") + "<span class=\"mod\">" + esc(fn.m) + "</span>" + srcLink(fn.n) + "</td>" +
         "<td class=\"num\">" + fmtCount(r.c) + "</td><td class=\"num\">" + fmtNs(r.s) + "</td><td class=\"num\">" + fmtNs(r.t) +
         "</td><td class=\"num\">" + fmtNs(r.mu) + "</td><td class=\"num\">" + fmtNs(r.p50) + "</td><td class=\"num\">" + fmtNs(r.p90) +
         "</td><td class=\"num\">" + fmtNs(r.p99) + "</td><td class=\"num\">" + fmtNs(r.mx) +

@@ -172,6 +172,22 @@ fn hostile_profile() -> Profile {
     p.stages[1].name = EVIL.to_owned();
     p.pipeline_edges[0].to = EVIL.to_owned();
     p.pipeline_edges[1].from = EVIL.to_owned();
+    // A source view for the hostile function, its name and source text hostile too.
+    p.lines.push(pipelinescope_core::profile::FunctionLines {
+        function: EVIL.to_owned(),
+        file: "src/evil.rs".to_owned(),
+        line: 1,
+        total_ns: 10,
+        source: format!("fn evil() {{\n    // {EVIL}\n}}"),
+        first_line: 1,
+        lines: vec![pipelinescope_core::profile::LineStats {
+            line: 1,
+            hits: 1,
+            time_ns: 10,
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
     p
 }
 
@@ -279,6 +295,13 @@ async fn report_in_headless_chromium() {
         shown,
         json!([5, 1, 1, true]),
         "stage, function and title shown as text"
+    );
+    // The hostile function's source view: linked from its hotspots row, opened by the link.
+    let opened = js(&c, "const a = document.querySelector('#hotspots-table a.srclink'); if (!a) return 'no link'; const d = document.getElementById(a.dataset.open); d.open = false; a.click(); return [document.querySelectorAll('#hotspots-table a.srclink').length, d.open, d.dataset.linesFn === a.closest('td').querySelector('.nm').textContent];").await;
+    assert_eq!(
+        opened,
+        json!([1, true, true]),
+        "source view linked and opened"
     );
     assert_eq!(
         errors(&c).await,

@@ -34,6 +34,9 @@ pub(crate) struct ThreadAlloc {
     pub(crate) stage_slots: SegVec<AllocSlot>,
     live: AtomicI64,
     peak: AtomicI64,
+    /// The thread's allocations, bytes allocated and bytes freed, whatever runs: the line
+    /// profiler charges their growth to the line that runs.
+    pub(crate) totals: [AtomicU64; 3],
 }
 
 impl AllocSlot {
@@ -62,6 +65,7 @@ impl ThreadAlloc {
             stage_slots: SegVec::default(),
             live: AtomicI64::new(0),
             peak: AtomicI64::new(0),
+            totals: Default::default(),
         };
         // Site 0 always exists, so the allocator always has somewhere to count.
         let _ = t.slots.get_or_alloc(0);
@@ -134,6 +138,8 @@ impl ThreadAlloc {
 
     #[inline(always)]
     pub(crate) fn on_alloc(&self, site: u32, stage: u32, size: usize) {
+        bump(&self.totals[0], 1);
+        bump(&self.totals[1], size as u64);
         if let Some(s) = self.slot(site) {
             bump(&s.allocations, 1);
             bump(&s.bytes_allocated, size as u64);
@@ -160,6 +166,7 @@ impl ThreadAlloc {
 
     #[inline(always)]
     pub(crate) fn on_free(&self, site: u32, stage: u32, size: usize) {
+        bump(&self.totals[2], size as u64);
         if let Some(s) = self.slot(site) {
             bump(&s.bytes_freed, size as u64);
         }
@@ -168,5 +175,13 @@ impl ThreadAlloc {
         }
         self.live
             .store(self.live.load(Relaxed).wrapping_sub(size as i64), Relaxed);
+    }
+}
+
+impl ThreadAlloc {
+    /// [`ThreadAlloc::totals`], read by the owner.
+    #[inline(always)]
+    pub(crate) fn read_totals(&self) -> [u64; 3] {
+        std::array::from_fn(|i| self.totals[i].load(Relaxed))
     }
 }

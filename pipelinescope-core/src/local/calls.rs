@@ -133,6 +133,23 @@ pub(super) struct Owner {
 }
 
 impl Owner {
+    /// The probe cost of every function call closed on this thread so far (fixed point): the
+    /// line profiler takes what grew during a line off the line, as a caller's time does.
+    #[inline(always)]
+    pub(super) fn probe_fp(&self) -> u64 {
+        self.probe_fp
+    }
+
+    /// Adds a line mark's cost to what the open calls take off as probe cost (their
+    /// cumulative and self time alike); returns the sum before it.
+    #[inline(always)]
+    pub(super) fn add_probe_cost(&mut self, fp: u64) -> u64 {
+        let before = self.probe_fp;
+        self.probe_fp = before.wrapping_add(fp);
+        self.excluded_fp = self.excluded_fp.wrapping_add(fp);
+        before
+    }
+
     /// The bookkeeping of thread number `index`, before its root node.
     pub(super) fn new(index: u32) -> Owner {
         Owner {

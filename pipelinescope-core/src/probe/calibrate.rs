@@ -64,6 +64,7 @@ pub fn set_compensation(on: bool) {
     ensure();
     COMPENSATE.store(on, Relaxed);
     apply();
+    super::lines::apply();
 }
 
 const NOT_STARTED: u8 = 0;
@@ -100,6 +101,9 @@ fn ensure_slow() {
                 .name("pipelinescope-calibrate".into())
                 .spawn(|| {
                     CALIBRATING.with(|c| c.set(true));
+                    // The line probe's cost too: here, before any call is timed, rather than
+                    // inside the first call of a `#[profile(lines)]` function.
+                    super::lines::calibrate();
                     measure()
                 })
                 .ok()

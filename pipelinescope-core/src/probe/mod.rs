@@ -8,4 +8,6 @@ pub(crate) mod alloc_hook;
 pub(crate) mod calibrate;
 pub(crate) mod function;
 pub(crate) mod future;
+pub(crate) mod lines;
+pub(crate) mod lines_async;
 pub(crate) mod stage;

@@ -6,11 +6,13 @@
 //! nanoseconds.
 
 mod functions;
+mod lines;
 mod meta;
 mod resources;
 mod stages;
 
 pub use functions::*;
+pub use lines::*;
 pub use meta::*;
 pub use resources::*;
 pub use stages::*;
@@ -18,7 +20,7 @@ pub use stages::*;
 use serde::{Deserialize, Serialize};
 
 /// Version of the `profile_data.json` layout. Bump it on any change a reader could trip on.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything one run measured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -50,6 +52,9 @@ pub struct Profile {
     /// order; empty for a profile written by a single run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<SourceRun>,
+    /// Per-line figures of the functions annotated `#[profile(lines)]` (schema 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<FunctionLines>,
 }
 
 /// One input of a merged profile: where it came from and its own metadata.

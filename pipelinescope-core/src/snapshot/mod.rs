@@ -10,6 +10,7 @@
 pub(crate) mod alloc;
 #[cfg(test)]
 mod exit_tests;
+mod lines;
 pub(crate) mod stages;
 
 use crate::clock::{ns_per_tick, ticks_to_ns};
@@ -187,8 +188,10 @@ pub fn collect(wall_ns: u64) -> Profile {
         threads: thread_rows,
         stages,
         pipeline_edges,
+        lines: lines::collect(),
         ..Profile::default()
     };
+    lines::bound(&mut profile);
     if wall_ns > 0 {
         profile.meta.probe_overhead_share = (profile.probe_cost_ns() / wall_ns as f64).min(1.0);
     }

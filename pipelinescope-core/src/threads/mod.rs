@@ -12,3 +12,4 @@ pub(crate) mod stage_merge;
 
 pub(crate) use handle::{current_thread, forget_current_thread, local};
 pub(crate) use registry::{all_threads, registered};
+pub(crate) mod lines;

@@ -5,9 +5,11 @@
 //! right-aligned so that magnitudes line up. Colour is opt-in: callers decide whether the output
 //! is a terminal.
 
+mod lines;
 mod summary;
 mod tables;
 
+pub use lines::lines_listing;
 pub use summary::run_summary_lines;
 pub use tables::{functions_table, ordered_stages, stages_table};
 

@@ -269,6 +269,7 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
         functions: fstats,
         call_tree: CallTree { nodes: tree },
         sources: Vec::new(),
+        lines: Vec::new(),
         threads: vec![
             ThreadStats {
                 index: 0,

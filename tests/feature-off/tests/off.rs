@@ -295,3 +295,25 @@ fn a_profiled_module_behaves_as_written_and_nothing_is_recorded() {
     assert_eq!(block_on(pipeline::io::open("a.csv")), 5);
     assert!(pipelinescope::snapshot().functions.is_empty());
 }
+
+#[profile(lines)]
+fn lines_off(n: u32) -> u32 {
+    let mut s = 0;
+    for i in 0..n {
+        s += i;
+    }
+    s
+}
+
+#[profile(lines)]
+async fn lines_off_async(x: u32) -> u32 {
+    std::future::ready(x).await + 1
+}
+
+#[test]
+fn lines_compile_as_written_and_record_nothing() {
+    assert_eq!(lines_off(10), 45);
+    assert_eq!(block_on(lines_off_async(1)), 2);
+    let p = pipelinescope::snapshot();
+    assert!(p.lines.is_empty() && p.functions.is_empty());
+}
