@@ -119,6 +119,7 @@ pub mod __private {
         Records, StageCall, StageInput, StageIter, StageLink, StageSite, call as stage_call,
     };
     pub use pipelinescope_core::{
-        Guard, Instrumented, OutlinedGuard, enter, enter_outlined, instrument_future,
+        Guard, Instrumented, OutlinedGuard, SizedGuard, enter, enter_outlined, enter_sized,
+        instrument_future, size_of_call,
     };
 }

@@ -215,7 +215,7 @@ fn other_schema_version() {
     assert_bad(
         &["top", "future.json"],
         &d,
-        "future.json: written by schema version 7, this tool reads 1",
+        "future.json: written by schema version 7, this tool reads 1 to 2",
     );
 }
 
@@ -226,13 +226,13 @@ fn merging_different_schema_versions() {
     fs::create_dir_all(d.join("b")).unwrap();
     fs::write(
         d.join("b/profile_data.json"),
-        "{\"schema_version\": 2, \"meta\": {}}",
+        "{\"schema_version\": 3, \"meta\": {}}",
     )
     .unwrap();
     assert_bad(
         &["merge", "a", "b", "-o", "out"],
         &d,
-        "b/profile_data.json: written by schema version 2, this tool reads 1",
+        "b/profile_data.json: written by schema version 3, this tool reads 1 to 2",
     );
     assert!(!d.join("out").exists());
 }

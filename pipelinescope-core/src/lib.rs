@@ -48,6 +48,7 @@ mod util;
 pub use probe::calibrate::{Calibration, calibration};
 pub use probe::function::{Guard, OutlinedGuard, enter, enter_outlined};
 pub use probe::future::{Instrumented, instrument_future};
+pub use probe::size::{IntoSize, SizedGuard, enter_sized, size_of_call};
 pub use profile::{Profile, SCHEMA_VERSION};
 pub use site::{Site, SiteKind};
 pub use util::hist;

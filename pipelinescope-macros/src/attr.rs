@@ -14,6 +14,8 @@ pub struct ProfileArgs {
     pub krate: Option<Path>,
     /// `skip`: leave this method of a `#[profile]` impl block alone. Holds the marker's span.
     pub skip: Option<Span>,
+    /// `size = EXPR`: the size of each call (see `sized`).
+    pub size: Option<crate::sized::SizeArg>,
 }
 
 /// Arguments of `#[main(...)]`.
@@ -35,6 +37,9 @@ pub fn parse_profile(tokens: TokenStream) -> syn::Result<ProfileArgs> {
         } else if meta.path.is_ident("crate") {
             once(&args.krate, &meta.path)?;
             args.krate = Some(meta.value()?.call(Path::parse_mod_style)?);
+        } else if meta.path.is_ident("size") {
+            once(&args.size, &meta.path)?;
+            args.size = Some(crate::sized::parse(&meta)?);
         } else if meta.path.is_ident("skip") {
             once(&args.skip, &meta.path)?;
             if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {

@@ -62,7 +62,7 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
                 Some(n) => n.value(),
                 None => f.sig.ident.to_string(),
             };
-            instrument(&f.sig, &mut f.block, &name, &krate);
+            instrument(&f.sig, &mut f.block, &name, &krate, args.size.as_ref());
             Ok(quote!(#f))
         }
         Target::Impl(mut i) => {
@@ -113,7 +113,7 @@ pub(crate) fn method(
         None => format!("{prefix}::{}", sig.ident),
     };
     let krate = m.krate.as_ref().unwrap_or(krate);
-    instrument(sig, block, &name, krate);
+    instrument(sig, block, &name, krate, m.size.as_ref());
 }
 
 fn try_main(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Result<TokenStream> {
@@ -146,6 +146,7 @@ pub(crate) fn take_markers(attrs: &mut Vec<Attribute>) -> syn::Result<ProfileArg
                 merged.name = m.name.or(merged.name.take());
                 merged.krate = m.krate.or(merged.krate.take());
                 merged.skip = m.skip.or(merged.skip);
+                merged.size = m.size.or(merged.size.take());
             }
             Err(e) => err = Some(e),
         }
@@ -208,7 +209,13 @@ pub(crate) fn type_name(ty: &Type) -> String {
 ///
 /// Async: the original statements become an `async move` block whose future is wrapped and
 /// awaited; the wrapper is `Send` exactly when that block is.
-fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
+fn instrument(
+    sig: &Signature,
+    block: &mut Block,
+    name: &str,
+    krate: &Path,
+    size: Option<&crate::sized::SizeArg>,
+) {
     let site = site_item(sig.asyncness.is_some(), sig.ident.span(), name, krate);
     let site: Stmt = syn::parse2(site).expect("the site parses");
     let stmts = std::mem::take(&mut block.stmts);
@@ -217,8 +224,12 @@ fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
         let body: syn::Expr = syn::parse2(body).expect("the async call parses");
         block.stmts = vec![site, Stmt::Expr(body, None)];
     } else {
-        let enter = syn::parse::Parser::parse2(Block::parse_within, enter_stmt(krate))
-            .expect("the guard parses");
+        let guard = match size {
+            Some(size) => crate::sized::enter_stmt(krate, size),
+            None => enter_stmt(krate),
+        };
+        let enter =
+            syn::parse::Parser::parse2(Block::parse_within, guard).expect("the guard parses");
         block.stmts = Vec::with_capacity(stmts.len() + 3);
         block.stmts.push(site);
         block.stmts.extend(enter);

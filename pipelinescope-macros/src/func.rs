@@ -49,7 +49,7 @@ pub fn profile(attr: &TokenStream, item: &TokenStream, enabled: bool) -> Option<
     } else {
         attr::parse_profile(attr.clone()).ok()?
     };
-    if args.skip.is_some() {
+    if args.skip.is_some() || args.size.is_some() {
         return None;
     }
     let head = match scan_sync_head(&tokens) {

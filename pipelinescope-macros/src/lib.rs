@@ -15,6 +15,7 @@ mod attr;
 mod expand;
 mod func;
 mod module;
+mod sized;
 mod stage;
 mod valid;
 
@@ -41,7 +42,10 @@ const ENABLED: bool = cfg!(feature = "enable");
 ///   visible to an attribute).
 ///
 /// Arguments: `name = "..."` (display name; on a block or module, replaces its part of the names),
-/// `crate = path` (where `pipelinescope` is when the dependency is renamed).
+/// `crate = path` (where `pipelinescope` is when the dependency is renamed), `size = EXPR` on a
+/// sync function or method (the size of each call, evaluated on entry with the parameters in
+/// scope: any primitive integer, saturated into `u64`; calls are grouped by size and the
+/// report fits how time grows with it).
 ///
 /// Without the `enable` feature the arguments and the item are checked, and the item is
 /// returned as written.

@@ -74,7 +74,7 @@ pub enum LoadError {
         path: PathBuf,
         /// Version found in the file.
         found: u64,
-        /// Version this tool reads.
+        /// Newest version this tool reads (it reads every one from 1).
         expected: u32,
     },
     /// The version matches but the document does not have the expected fields.
@@ -142,7 +142,7 @@ impl fmt::Display for LoadError {
                 expected,
             } => write!(
                 f,
-                "{}: written by schema version {found}, this tool reads {expected}",
+                "{}: written by schema version {found}, this tool reads 1 to {expected}",
                 path.display()
             ),
             LoadError::Layout { path, message } => {
@@ -356,7 +356,8 @@ pub fn parse_profile(path: &Path, bytes: &[u8]) -> Result<Profile, LoadError> {
             });
         }
     };
-    if found != u64::from(SCHEMA_VERSION) {
+    // Version 2 only added optional fields (`sizes`, `scaling`): version 1 reads as it is.
+    if found == 0 || found > u64::from(SCHEMA_VERSION) {
         return Err(LoadError::SchemaVersion {
             path: path.to_path_buf(),
             found,
@@ -446,7 +447,7 @@ mod tests {
             parse_profile(p, b"{\"schema_version\": 7, \"totally\": \"different\"}").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "x.json: written by schema version 7, this tool reads 1"
+            "x.json: written by schema version 7, this tool reads 1 to 2"
         );
         let e = parse_profile(p, b"{\"schema_version\": 1, \"meta\": 3}").unwrap_err();
         assert!(matches!(e, LoadError::Layout { .. }), "{e}");

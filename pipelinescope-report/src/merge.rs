@@ -210,6 +210,11 @@ fn merge_functions(
                     cumulative_ns as f64 / wall_ns as f64
                 },
                 async_stats,
+                sizes: g.iter().fold(Vec::new(), |mut acc, f| {
+                    pipelinescope_core::profile::add_buckets(&mut acc, &f.sizes);
+                    acc
+                }),
+                scaling: None,
             }
         })
         .collect();
@@ -346,6 +351,10 @@ fn merge_stages(inputs: &[(String, Profile)], wall_ns: u64) -> Vec<StageStats> {
                 dropped_early: sum(|s| s.dropped_early),
                 active_ns: sum(|s| s.active_ns),
                 call_ns: sum(|s| s.call_ns),
+                sizes: g.iter().fold(Vec::new(), |mut acc, s| {
+                    pipelinescope_core::profile::add_buckets(&mut acc, &s.sizes);
+                    acc
+                }),
                 ..Default::default()
             }
         })

@@ -11,6 +11,7 @@
 #[cfg(feature = "alloc")]
 pub(crate) mod alloc;
 mod calls;
+pub(crate) mod sizes;
 mod slots;
 pub(crate) mod stage;
 mod thread;

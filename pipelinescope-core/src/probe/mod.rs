@@ -8,4 +8,5 @@ pub(crate) mod alloc_hook;
 pub(crate) mod calibrate;
 pub(crate) mod function;
 pub(crate) mod future;
+pub(crate) mod size;
 pub(crate) mod stage;

@@ -8,17 +8,19 @@
 mod functions;
 mod meta;
 mod resources;
+mod sizes;
 mod stages;
 
 pub use functions::*;
 pub use meta::*;
 pub use resources::*;
+pub use sizes::*;
 pub use stages::*;
 
 use serde::{Deserialize, Serialize};
 
 /// Version of the `profile_data.json` layout. Bump it on any change a reader could trip on.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything one run measured.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -148,6 +148,8 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
             dropped_early: 0,
             share_of_pipeline: share,
             is_bottleneck: i == 3,
+            sizes: Vec::new(),
+            scaling: None,
             amdahl_if_free: 1.0 / (1.0 - p.min(0.99)),
             amdahl_if_2x: 1.0 / (1.0 - p.min(0.99) / 2.0),
             active_ns: 0,

@@ -1,0 +1,162 @@
+//! How cost grows within one run: the fit over a function's or a stage's size classes
+//! (`#[profile(size = ...)]`, a stage's records per invocation), with the same [`fit()`] the
+//! fits over several runs use.
+//!
+//! Each class with calls is one point: its mean size (exact: the sizes are summed) against its
+//! mean time per call, weighted by its calls ([`Point::per_call`]). Classes of mean size 1 or
+//! less are left out (`n log n` is not defined there, and a size of 0 or 1 says nothing of
+//! growth). A fit needs [`MIN_CLASSES`] classes holding [`MIN_CALLS`] calls together whose
+//! mean sizes span a factor of 10; anything less gets no `scaling`.
+
+use pipelinescope_core::profile::{Profile, SizeBucket, SizeScaling};
+
+use super::fit::{Fit, Model, Point, fit};
+
+/// Size classes a within-run fit needs.
+pub const MIN_CLASSES: usize = 3;
+
+/// Calls a within-run fit needs, over its classes together.
+pub const MIN_CALLS: u64 = 10;
+
+/// The points of `buckets`: one per class with calls, time and a mean size above 1.
+pub fn points(buckets: &[SizeBucket]) -> Vec<Point> {
+    buckets
+        .iter()
+        .filter(|b| b.calls > 0 && b.time_ns > 0 && b.mean_size() > 1.0)
+        .map(|b| Point::per_call(b.mean_size(), b.time_ns as f64, b.calls))
+        .collect()
+}
+
+/// The fit of `buckets`, where they allow one (see the module docs).
+pub fn fit_buckets(buckets: &[SizeBucket]) -> Option<Fit> {
+    let usable: Vec<&SizeBucket> = buckets
+        .iter()
+        .filter(|b| b.calls > 0 && b.time_ns > 0 && b.mean_size() > 1.0)
+        .collect();
+    let calls: u64 = usable.iter().map(|b| b.calls).sum();
+    if usable.len() < MIN_CLASSES || calls < MIN_CALLS {
+        return None;
+    }
+    fit(&points(buckets)).ok()
+}
+
+/// The figures `profile_data.json` holds of a fit over `buckets`.
+pub fn summary(fit: &Fit, buckets: &[SizeBucket]) -> SizeScaling {
+    let pts = points(buckets);
+    let power = fit.model(Model::Power);
+    SizeScaling {
+        points: fit.points,
+        calls: pts.iter().map(|p| p.weight as u64).sum(),
+        min_size: pts.iter().map(|p| p.size).fold(f64::INFINITY, f64::min),
+        max_size: pts.iter().map(|p| p.size).fold(0.0, f64::max),
+        exponent: fit.exponent,
+        exponent_low: fit.exponent_low,
+        exponent_high: fit.exponent_high,
+        coefficient: power.map_or(0.0, |p| p.coefficient),
+        r_squared: fit.r_squared,
+        n_log_n_r_squared: fit.model(Model::NLogN).map_or(f64::NAN, |m| m.r_squared),
+        model: fit.describe(),
+    }
+}
+
+/// The `scaling` of `buckets`, where they allow a fit.
+pub fn scaling(buckets: &[SizeBucket]) -> Option<SizeScaling> {
+    fit_buckets(buckets).map(|f| summary(&f, buckets))
+}
+
+/// Fills `scaling` of every function and stage whose size classes allow a fit.
+pub fn annotate(profile: &mut Profile) {
+    for f in &mut profile.functions {
+        f.scaling = scaling(&f.sizes);
+    }
+    for s in &mut profile.stages {
+        s.scaling = scaling(&s.sizes);
+    }
+}
+
+/// The exponent for a table column: `n^1.98±0.05` (half the 95% interval's width).
+pub fn exponent_label(s: &SizeScaling) -> String {
+    let half = (s.exponent_high - s.exponent_low) / 2.0;
+    if half.is_finite() {
+        format!("n^{:.2}±{:.2}", s.exponent, half)
+    } else {
+        format!("n^{:.2}", s.exponent)
+    }
+}
+
+/// The calls-weighted mean size of `buckets` (0 when none).
+pub fn mean_size(buckets: &[SizeBucket]) -> f64 {
+    let calls: u64 = buckets.iter().map(|b| b.calls).sum();
+    if calls == 0 {
+        return 0.0;
+    }
+    buckets.iter().map(|b| b.size_sum as f64).sum::<f64>() / calls as f64
+}
+
+/// The within-run fit of `buckets` and how much its time per call grows when every call's size
+/// is `factor` times larger (from the calls' mean size): `(fit, ratio, half-width of the
+/// ratio's 95% interval in log space)`.
+pub fn growth(buckets: &[SizeBucket], factor: f64) -> Option<(Fit, f64, f64)> {
+    let fit = fit_buckets(buckets)?;
+    let from = mean_size(buckets);
+    let (ratio, half) = fit.growth(from, from * factor)?;
+    Some((fit, ratio, half))
+}
+
+/// The label of a projection that follows a within-run fit.
+pub fn projection_label(fit: &Fit) -> String {
+    format!(
+        "{} within the run, call sizes × factor",
+        fit.describe_prediction()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(size: u64, calls: u64, per_call_ns: f64) -> SizeBucket {
+        let c = pipelinescope_core::profile::size_class(size);
+        let (min_size, max_size) = pipelinescope_core::profile::class_bounds(c);
+        SizeBucket {
+            min_size,
+            max_size,
+            calls,
+            size_sum: size * calls,
+            time_ns: (per_call_ns * calls as f64) as u64,
+        }
+    }
+
+    #[test]
+    fn fits_a_known_exponent_and_needs_enough_classes() {
+        let quad: Vec<SizeBucket> = [10u64, 100, 1_000, 10_000]
+            .iter()
+            .map(|&n| bucket(n, 5, 3.0 * (n * n) as f64))
+            .collect();
+        let s = scaling(&quad).unwrap();
+        assert!((s.exponent - 2.0).abs() < 1e-6, "{s:?}");
+        assert_eq!(s.points, 4);
+        assert_eq!(s.calls, 20);
+        assert_eq!(s.model, "O(n^2)");
+        assert_eq!(exponent_label(&s), "n^2.00±0.00");
+        assert!((s.min_size - 10.0).abs() < 1e-9 && (s.max_size - 10_000.0).abs() < 1e-9);
+        // Two classes, or too few calls, or less than a decade: no fit.
+        assert!(scaling(&quad[..2]).is_none());
+        let few: Vec<SizeBucket> = [10u64, 100, 1_000]
+            .iter()
+            .map(|&n| bucket(n, 3, n as f64))
+            .collect();
+        assert!(scaling(&few).is_none());
+        let narrow: Vec<SizeBucket> = [16u64, 32, 64, 128, 256]
+            .iter()
+            .map(|&n| bucket(n, 10, n as f64))
+            .collect();
+        assert!(scaling(&narrow).is_some());
+        // A factor of 8 is less than a decade.
+        let narrower: Vec<SizeBucket> = [16u64, 32, 64, 128]
+            .iter()
+            .map(|&n| bucket(n, 10, n as f64))
+            .collect();
+        assert!(scaling(&narrower).is_none());
+    }
+}
