@@ -61,3 +61,92 @@ pub fn enter_stmt(krate: &Path, arg: &SizeArg) -> TokenStream {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::expand::profile;
+    use quote::quote;
+
+    #[test]
+    fn disabled_returns_the_function_as_written() {
+        let item = quote! {
+            fn f(input: &[u8]) -> usize { input.len() }
+        };
+        let out = profile(quote!(size = input.len()), item.clone(), false);
+        assert_eq!(out.to_string(), item.to_string());
+    }
+
+    #[test]
+    fn enabled_computes_the_size_before_the_body() {
+        let out = profile(
+            quote!(size = input.len(), name = "g"),
+            quote! {
+                fn f(input: &[u8]) -> usize { input.len() }
+            },
+            true,
+        );
+        let f: syn::ItemFn = syn::parse2(out).unwrap();
+        let stmts: Vec<String> = f
+            .block
+            .stmts
+            .iter()
+            .map(|s| quote!(#s).to_string())
+            .collect();
+        assert_eq!(stmts.len(), 3, "{stmts:?}");
+        assert!(stmts[0].contains("\"g\""));
+        assert!(
+            stmts[1].contains(
+                ":: pipelinescope :: __private :: enter_sized (& __PIPELINESCOPE_SITE , \
+                 :: pipelinescope :: __private :: size_of_call (input . len ()) ,)"
+            ),
+            "{}",
+            stmts[1]
+        );
+        assert_eq!(stmts[2], "input . len ()");
+    }
+
+    #[test]
+    fn misuse_is_reported_in_both_modes() {
+        for enabled in [false, true] {
+            for (attr, item, message) in [
+                (
+                    quote!(size),
+                    quote!(
+                        fn f() {}
+                    ),
+                    "`size` needs a value",
+                ),
+                (
+                    quote!(size = 1, size = 2),
+                    quote!(
+                        fn f() {}
+                    ),
+                    "duplicate argument `size`",
+                ),
+                (
+                    quote!(size = n),
+                    quote!(
+                        const fn f(n: u8) {}
+                    ),
+                    "const fn",
+                ),
+                (
+                    quote!(size = n),
+                    quote!(
+                        async fn f(n: u8) {}
+                    ),
+                    "not supported on an `async fn`",
+                ),
+                (
+                    quote!(size = 1),
+                    quote!(impl S { fn f(&self) {} }),
+                    "single function",
+                ),
+            ] {
+                let out = profile(attr, item.clone(), enabled).to_string();
+                assert!(out.contains("compile_error"), "{out}");
+                assert!(out.contains(message), "{message}: {out}");
+            }
+        }
+    }
+}

@@ -38,6 +38,11 @@ impl Drop for SizedGuard {
 
 /// A size as the generated code hands it over: any integer, saturated into `u64` (a negative
 /// size is 0, a `u128` past `u64::MAX` is `u64::MAX`).
+#[diagnostic::on_unimplemented(
+    message = "`#[profile(size = ...)]` takes a primitive integer, not `{Self}`",
+    label = "not an integer",
+    note = "write the size of the call, such as `input.len()` or `n`"
+)]
 pub trait IntoSize {
     /// The size as `u64`.
     fn into_size(self) -> u64;
@@ -68,12 +73,22 @@ macro_rules! signed {
 unsigned!(u8, u16, u32, u64, u128, usize);
 signed!(i8, i16, i32, i64, i128, isize);
 
-impl<T: IntoSize + Copy> IntoSize for &T {
-    #[inline(always)]
-    fn into_size(self) -> u64 {
-        (*self).into_size()
-    }
+macro_rules! by_reference {
+    ($($t:ty),*) => {$(
+        impl IntoSize for &$t {
+            #[inline(always)]
+            fn into_size(self) -> u64 {
+                (*self).into_size()
+            }
+        }
+    )*};
 }
+
+// One impl per type rather than one for every `&T`: a size of another type then gets one
+// message, not a second one about `&T`.
+by_reference!(
+    u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize
+);
 
 /// `value` as a size: see [`IntoSize`]. A function rather than a method call in the generated
 /// code, so that an integer literal of no fixed type (`size = 100`) infers as `i32` and an

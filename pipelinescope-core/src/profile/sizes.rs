@@ -101,6 +101,22 @@ pub fn subtract_buckets(now: &mut Vec<SizeBucket>, before: &[SizeBucket]) {
     now.retain(|n| n.calls > 0);
 }
 
+/// Adds `from`'s classes to `into` (the buckets of one function or stage in two runs), keeping
+/// them ordered by size.
+pub fn add_buckets(into: &mut Vec<SizeBucket>, from: &[SizeBucket]) {
+    for b in from {
+        match into.iter_mut().find(|n| n.min_size == b.min_size) {
+            Some(n) => {
+                n.calls += b.calls;
+                n.size_sum = n.size_sum.saturating_add(b.size_sum);
+                n.time_ns = n.time_ns.saturating_add(b.time_ns);
+            }
+            None => into.push(*b),
+        }
+    }
+    into.sort_by_key(|b| b.min_size);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,20 +136,4 @@ mod tests {
             assert_eq!(size_class(hi), c);
         }
     }
-}
-
-/// Adds `from`'s classes to `into` (the buckets of one function or stage in two runs), keeping
-/// them ordered by size.
-pub fn add_buckets(into: &mut Vec<SizeBucket>, from: &[SizeBucket]) {
-    for b in from {
-        match into.iter_mut().find(|n| n.min_size == b.min_size) {
-            Some(n) => {
-                n.calls += b.calls;
-                n.size_sum = n.size_sum.saturating_add(b.size_sum);
-                n.time_ns = n.time_ns.saturating_add(b.time_ns);
-            }
-            None => into.push(*b),
-        }
-    }
-    into.sort_by_key(|b| b.min_size);
 }

@@ -103,6 +103,48 @@ pub fn growth(buckets: &[SizeBucket], factor: f64) -> Option<(Fit, f64, f64)> {
     Some((fit, ratio, half))
 }
 
+/// What the page needs to redo a within-run projection at any factor `k`: time × `k^exponent`,
+/// the calls unchanged, and the 95% interval `exp(±√(h0 + ln(k)²·h1))` around it.
+pub struct PageGrowth {
+    /// Growth exponent of the prediction model (for `n log n`, its local exponent at the
+    /// calls' mean size times `factor`).
+    pub exponent: f64,
+    /// The model, for the row's label.
+    pub label: String,
+    /// `(t·s)²·2`: the scatter of the measured and the projected size.
+    pub h0: f64,
+    /// `(t·s)²/Sxx`: the exponent's uncertainty per unit of `ln k` squared (free power law).
+    pub h1: f64,
+}
+
+/// [`PageGrowth`] of `buckets`, its `n log n` exponent taken over `factor`.
+pub fn page_growth(buckets: &[SizeBucket], factor: f64) -> Option<PageGrowth> {
+    let fit = fit_buckets(buckets)?;
+    let f = fit.model(fit.prediction_model)?;
+    let exponent = match f.model {
+        Model::Power => f.exponent,
+        Model::Constant => 0.0,
+        Model::Linear => 1.0,
+        Model::Quadratic => 2.0,
+        Model::NLogN => {
+            let k = if factor > 1.0 { factor } else { 10.0 };
+            let (ratio, _) = fit.growth(mean_size(buckets), mean_size(buckets) * k)?;
+            ratio.ln() / k.ln()
+        }
+    };
+    let ts2 = (super::t_quantile_975(f.df) * f.residual_sd).powi(2);
+    Some(PageGrowth {
+        exponent,
+        label: projection_label(&fit),
+        h0: 2.0 * ts2,
+        h1: if f.model == Model::Power && fit.sxx > 0.0 {
+            ts2 / fit.sxx
+        } else {
+            0.0
+        },
+    })
+}
+
 /// The label of a projection that follows a within-run fit.
 pub fn projection_label(fit: &Fit) -> String {
     format!(
@@ -158,5 +200,41 @@ mod tests {
             .map(|&n| bucket(n, 10, n as f64))
             .collect();
         assert!(scaling(&narrower).is_none());
+    }
+
+    #[test]
+    fn tables_show_a_growth_column_only_where_a_fit_is() {
+        use crate::console::{TableOptions, functions_table, stages_table};
+        use pipelinescope_core::profile::{FunctionStats, StageStats};
+        let mut p = Profile::default();
+        p.functions.push(FunctionStats {
+            name: "plain".into(),
+            calls: 1,
+            ..FunctionStats::default()
+        });
+        p.stages.push(StageStats {
+            name: "read".into(),
+            ..StageStats::default()
+        });
+        let opts = TableOptions::default();
+        assert!(!functions_table(&p, &opts).contains("growth"));
+        assert!(!stages_table(&p, &opts).contains("growth"));
+        let quad: Vec<SizeBucket> = [10u64, 100, 1_000, 10_000]
+            .iter()
+            .map(|&n| bucket(n, 5, 3.0 * (n * n) as f64))
+            .collect();
+        p.functions.push(FunctionStats {
+            name: "pairs".into(),
+            calls: 20,
+            sizes: quad.clone(),
+            ..FunctionStats::default()
+        });
+        p.stages[0].sizes = quad;
+        annotate(&mut p);
+        assert!(p.functions[0].scaling.is_none());
+        let t = functions_table(&p, &opts);
+        assert!(t.contains("growth") && t.contains("n^2.00±0.00"), "{t}");
+        let t = stages_table(&p, &opts);
+        assert!(t.contains("growth") && t.contains("n^2.00±0.00"), "{t}");
     }
 }
