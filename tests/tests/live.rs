@@ -132,7 +132,7 @@ fn every_path_answers_during_the_run_and_the_final_counts_are_exact() {
         }
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(live["schema_version"], 1);
+    assert_eq!(live["schema_version"], 2);
     assert_eq!(calls_of(&live, "step"), THREADS * CALLS);
     assert_eq!(
         stage(&live, "evens")["records_in"],

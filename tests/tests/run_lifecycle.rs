@@ -89,7 +89,7 @@ fn a_run_writes_its_directory() {
     assert_eq!(latest, std::fs::canonicalize(&dir).unwrap());
 
     let j = read_json(&dir);
-    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["schema_version"], 2);
     let m = &j["meta"];
     assert_eq!(m["run_id"], id.as_str());
     assert_eq!(m["title"], "Lifecycle");

@@ -25,6 +25,12 @@ fn named(x: u32) -> u32 {
     x * 2
 }
 
+/// The size expression is not even compiled with profiling off: it may name nothing at all.
+#[profile(size = not_a_variable.len())]
+fn sized(input: &[u8]) -> usize {
+    input.len()
+}
+
 #[profile]
 fn generic<'a, T: ?Sized>(x: &'a T) -> &'a T
 where
@@ -245,6 +251,7 @@ fn every_form_behaves_as_written_and_nothing_is_recorded() {
     assert!(!pipelinescope::is_recording());
     assert_eq!(free(1), 2);
     assert_eq!(named(2), 4);
+    assert_eq!(sized(b"abc"), 3);
     assert_eq!(generic("s"), "s");
     assert_eq!(early(""), Ok(0));
     assert_eq!(early("12"), Ok(12));
