@@ -81,6 +81,41 @@ fn calls_land_in_their_size_class_exactly() {
     );
 }
 
+struct Grid;
+
+#[profile]
+impl Grid {
+    #[profile(size = rows * cols)]
+    fn fill(&self, rows: u32, cols: u32) -> u64 {
+        u64::from(rows) * u64::from(cols)
+    }
+
+    fn plain(&self) -> u8 {
+        1
+    }
+}
+
+#[profile]
+mod shapes {
+    #[profile(size = side)]
+    pub fn square(side: usize) -> usize {
+        side * side
+    }
+}
+
+#[test]
+fn sizes_on_methods_of_a_profiled_block_and_functions_of_a_module() {
+    assert_eq!(Grid.fill(3, 4) + Grid.fill(10, 10), 112);
+    assert_eq!(Grid.plain(), 1);
+    assert_eq!(shapes::square(9), 81);
+    let p = pipelinescope::snapshot();
+    let fill = function(&p, "Grid::fill").sizes;
+    assert_eq!(class_of(&fill, 12), (1, 12));
+    assert_eq!(class_of(&fill, 100), (1, 100));
+    assert!(function(&p, "Grid::plain").sizes.is_empty());
+    assert_eq!(class_of(&function(&p, "shapes::square").sizes, 9), (1, 9));
+}
+
 #[test]
 fn any_integer_type_is_a_size_saturated_into_u64() {
     assert_eq!(sz_signed(-5) + sz_signed(3), -6);
