@@ -12,6 +12,8 @@
 //! * Each input's metadata is kept in [`Profile::sources`] (the sources of an input that is
 //!   itself merged are carried over, not nested). Resource samples and extrapolations describe
 //!   one process and are not combined.
+//! * Size classes (`sizes`) add up class by class, and each function's and stage's within-run
+//!   fit (`scaling`) is made again over the pooled classes.
 
 use std::collections::HashMap;
 
@@ -429,7 +431,7 @@ pub fn merge(inputs: &[(String, Profile)]) -> Profile {
             sources.extend(p.sources.iter().cloned());
         }
     }
-    Profile {
+    let mut merged = Profile {
         schema_version: inputs
             .first()
             .map_or(pipelinescope_core::SCHEMA_VERSION, |(_, p)| {
@@ -444,7 +446,10 @@ pub fn merge(inputs: &[(String, Profile)]) -> Profile {
         resources: None,
         extrapolation: None,
         sources,
-    }
+    };
+    // The size classes of every input together: fitted again, over all of them.
+    crate::scaling::within::annotate(&mut merged);
+    merged
 }
 
 #[cfg(test)]

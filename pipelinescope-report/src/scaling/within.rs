@@ -237,4 +237,34 @@ mod tests {
         let t = stages_table(&p, &opts);
         assert!(t.contains("growth") && t.contains("n^2.00±0.00"), "{t}");
     }
+
+    #[test]
+    fn merged_runs_pool_their_classes_and_fit_again() {
+        use pipelinescope_core::profile::FunctionStats;
+        let run = |sizes: &[u64]| {
+            let mut p = Profile::default();
+            p.functions.push(FunctionStats {
+                name: "pairs".into(),
+                calls: sizes.len() as u64 * 4,
+                sizes: sizes
+                    .iter()
+                    .map(|&n| bucket(n, 4, (n * n) as f64))
+                    .collect(),
+                ..FunctionStats::default()
+            });
+            p
+        };
+        // Neither run alone spans a decade over 3 classes; together they do.
+        let (a, b) = (run(&[10, 20]), run(&[20, 1_000]));
+        assert!(scaling(&a.functions[0].sizes).is_none());
+        let m = crate::merge::merge(&[("a".into(), a), ("b".into(), b)]);
+        let f = &m.functions[0];
+        assert_eq!(f.sizes.len(), 3);
+        assert_eq!(
+            f.sizes.iter().map(|b| b.calls).collect::<Vec<_>>(),
+            [4, 8, 4]
+        );
+        let s = f.scaling.as_ref().expect("fitted over the pooled classes");
+        assert!((s.exponent - 2.0).abs() < 1e-6, "{s:?}");
+    }
 }
