@@ -3,7 +3,7 @@
 //! as profiled programs are; the work per call is well above the clock's resolution and the
 //! probe's cost even at the smallest size.
 
-use pipelinescope::{Profile, SizeBucket, SizeScaling, profile};
+use pipelinescope::{Profile, SizeBucket, SizeScaling, profile, stage};
 use pipelinescope_report::scaling::within;
 use std::hint::black_box;
 
@@ -34,15 +34,36 @@ fn grow_pairwise(input: &[u64]) -> u64 {
     acc
 }
 
+/// A lazy stage of about 50 ns a record (a dependent chain): linear in its records per
+/// invocation.
+#[stage("grow_mix")]
+fn grow_mix(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
+    input.map(|x| {
+        let mut v = x;
+        for _ in 0..40 {
+            v = v.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17);
+        }
+        v
+    })
+}
+
+/// The size classes of the function or stage `name` over the calls since `base`.
+fn classes(base: &Profile, name: &str) -> Vec<SizeBucket> {
+    let p = pipelinescope::snapshot().since(base);
+    if let Some(f) = p.functions.into_iter().find(|f| f.name == name) {
+        return f.sizes;
+    }
+    p.stages
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no function or stage {name}"))
+        .sizes
+}
+
 /// The within-run fit of `name` over the calls since `base`, printed with its classes.
 fn measured(base: &Profile, name: &str) -> (SizeScaling, Vec<SizeBucket>) {
-    let p = pipelinescope::snapshot().since(base);
-    let f = p
-        .functions
-        .into_iter()
-        .find(|f| f.name == name)
-        .unwrap_or_else(|| panic!("no function {name}"));
-    for b in &f.sizes {
+    let sizes = classes(base, name);
+    for b in &sizes {
         println!(
             "  {:>7.0} x {:>4}: {:>12.0} ns a call",
             b.mean_size(),
@@ -50,7 +71,7 @@ fn measured(base: &Profile, name: &str) -> (SizeScaling, Vec<SizeBucket>) {
             b.mean_ns()
         );
     }
-    let s = within::scaling(&f.sizes).unwrap_or_else(|| panic!("no fit for {name}: {:?}", f.sizes));
+    let s = within::scaling(&sizes).unwrap_or_else(|| panic!("no fit for {name}: {sizes:?}"));
     println!(
         "{name}: {} over {} classes, {} calls, sizes {:.0}..{:.0}: k = {:.3} [{:.3}, {:.3}], \
          R² {:.4}, n log n R² {:.4}, model {}",
@@ -66,7 +87,7 @@ fn measured(base: &Profile, name: &str) -> (SizeScaling, Vec<SizeBucket>) {
         s.n_log_n_r_squared,
         s.model
     );
-    (s, f.sizes)
+    (s, sizes)
 }
 
 /// Runs `round` (after one round to warm caches and the probe up) and checks the exponent
@@ -116,11 +137,25 @@ fn data() -> Vec<u64> {
         .collect()
 }
 
-/// One test, so that the two workloads never run at once on the two cores.
+/// One test, so that the workloads never run at once on the two cores.
 #[test]
-fn linear_and_quadratic_exponents_within_a_tenth() {
+fn linear_quadratic_and_stage_exponents_within_a_tenth() {
     linear();
     quadratic();
+    stage_linear();
+}
+
+/// From 100 records an invocation: below that, what starting an invocation costs (its first
+/// call, always timed, and its input's first pull) bends the line down by several hundredths.
+fn stage_linear() {
+    let data = data();
+    check("grow_mix", 1.0, || {
+        for n in sizes(100, 100_000) {
+            for _ in 0..(20_000 / n).clamp(3, 100) {
+                black_box(grow_mix(data[..n].iter().copied()).fold(0, |a, x| a ^ x));
+            }
+        }
+    });
 }
 
 fn linear() {

@@ -36,12 +36,17 @@ impl InvocationOwn {
         self.weight += weight;
     }
 
-    /// Own ticks of `calls` calls: the exact ones, the rest at the sampled mean (at the exact
-    /// mean when none was sampled).
-    pub(super) fn estimate(&self, calls: u64) -> u64 {
+    /// Own ticks of `calls` calls: the exact ones, the rest at this invocation's sampled mean;
+    /// when none of its calls was sampled (an invocation shorter than the sampling gap), at
+    /// `stage_mean`, the stage's sampled mean on this thread so far; failing that, at the exact
+    /// calls' mean. An invocation's first call, always timed, is no sample of the others: in a
+    /// `fold` it holds the fold's start, not a record's work.
+    pub(super) fn estimate(&self, calls: u64, stage_mean: Option<f64>) -> u64 {
         let rest = calls.saturating_sub(self.exact_calls) as f64;
         let mean = if self.weight > 0 {
             self.weighted_ticks as f64 / self.weight as f64
+        } else if let Some(m) = stage_mean {
+            m
         } else if self.exact_calls > 0 {
             self.exact_ticks as f64 / self.exact_calls as f64
         } else {

@@ -542,7 +542,10 @@ impl IterCold {
         self.flush(t, s, left);
         // The records after the last sampled one, at its value: the histogram counts them all.
         let outs = self.total(left) - self.nones;
-        let own = self.inv.estimate(self.total(left));
+        let sampled = s.sampled_weight.load(Relaxed);
+        let stage_mean =
+            (sampled > 0).then(|| s.own_weighted.load(Relaxed) as f64 / sampled as f64);
+        let own = self.inv.estimate(self.total(left), stage_mean);
         match self.link.get() {
             Some(l) => l.output_done(outs, own),
             None => super::invocation::record(self.id, outs, own),
