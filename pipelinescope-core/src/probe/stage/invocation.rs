@@ -36,21 +36,21 @@ impl InvocationOwn {
         self.weight += weight;
     }
 
-    /// Own ticks of `calls` calls: the exact ones, the rest at this invocation's sampled mean;
-    /// when none of its calls was sampled (an invocation shorter than the sampling gap), at
-    /// `stage_mean`, the stage's sampled mean on this thread so far; failing that, at the exact
-    /// calls' mean. An invocation's first call, always timed, is no sample of the others: in a
-    /// `fold` it holds the fold's start, not a record's work.
-    pub(super) fn estimate(&self, calls: u64, stage_mean: Option<f64>) -> u64 {
+    /// Own ticks of `calls` calls: the exact ones, the rest at a mean of this invocation's
+    /// sampled calls drawn toward `stage_mean` (the stage's sampled mean on this thread so far)
+    /// as if that were one more sample of weight `prior` (the calls one sample stands for now).
+    /// An invocation sampled a few times would otherwise take the noise of one or two calls for
+    /// its own; one sampled many times keeps its own mean. Without a stage mean, the
+    /// invocation's samples, or failing those its exact calls. An invocation's first call,
+    /// always timed, is no sample of the others: in a `fold` it holds the fold's start.
+    pub(super) fn estimate(&self, calls: u64, stage_mean: Option<f64>, prior: u64) -> u64 {
         let rest = calls.saturating_sub(self.exact_calls) as f64;
-        let mean = if self.weight > 0 {
-            self.weighted_ticks as f64 / self.weight as f64
-        } else if let Some(m) = stage_mean {
-            m
-        } else if self.exact_calls > 0 {
-            self.exact_ticks as f64 / self.exact_calls as f64
-        } else {
-            0.0
+        let (w, own) = (self.weight as f64, self.weighted_ticks as f64);
+        let mean = match stage_mean {
+            Some(m) => (own + m * prior as f64) / (w + prior as f64).max(1.0),
+            None if self.weight > 0 => own / w,
+            None if self.exact_calls > 0 => self.exact_ticks as f64 / self.exact_calls as f64,
+            None => 0.0,
         };
         self.exact_ticks.saturating_add((rest * mean) as u64)
     }

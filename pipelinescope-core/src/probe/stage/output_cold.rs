@@ -545,7 +545,9 @@ impl IterCold {
         let sampled = s.sampled_weight.load(Relaxed);
         let stage_mean =
             (sampled > 0).then(|| s.own_weighted.load(Relaxed) as f64 / sampled as f64);
-        let own = self.inv.estimate(self.total(left), stage_mean);
+        let own = self
+            .inv
+            .estimate(self.total(left), stage_mean, u64::from(self.gap.max(1)));
         match self.link.get() {
             Some(l) => l.output_done(outs, own),
             None => super::invocation::record(self.id, outs, own),
