@@ -410,7 +410,10 @@ async fn report_in_headless_chromium() {
     )
     .await;
     assert!(plots[0].as_u64().unwrap_or(0) >= 2, "growth plots: {plots}");
-    assert!(plots[1].as_u64().unwrap_or(0) >= 8, "growth points: {plots}");
+    assert!(
+        plots[1].as_u64().unwrap_or(0) >= 8,
+        "growth points: {plots}"
+    );
     js(
         &c,
         "document.getElementById('fg-reset').click(); window.scrollTo(0, 0);",
