@@ -10,7 +10,7 @@ cargo test --workspace --exclude pipelinescope-feature-off --exclude pipelinesco
 
 echo "== figures against the truth, optimised as profiled programs are"
 cargo test --release -p pipelinescope-tests --test accuracy --test compensation_switches \
-    --test stage_timing
+    --test stage_timing --test size_scaling
 
 echo "== allocation tracking (feature alloc: installs a global allocator in its own test binary,"
 echo "   and lazy stages publish themselves on every record)"

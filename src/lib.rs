@@ -119,7 +119,8 @@ pub mod __private {
         Records, StageCall, StageInput, StageIter, StageLink, StageSite, call as stage_call,
     };
     pub use pipelinescope_core::{
-        AsyncLines, Guard, Instrumented, LineSite, Lines, OutlinedGuard, enter, enter_closure,
-        enter_lines, enter_lines_async, enter_outlined, instrument_future, lines_await,
+        AsyncLines, Guard, Instrumented, LineSite, Lines, OutlinedGuard, SizedGuard, enter,
+        enter_closure, enter_lines, enter_lines_async, enter_outlined, enter_sized,
+        instrument_future, lines_await, size_of_call,
     };
 }

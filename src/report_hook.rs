@@ -5,13 +5,15 @@ use crate::Profile;
 use crate::config::Settings;
 use std::path::Path;
 
-/// Adds what the report derives from the measurements: the projection from `sample_size` to
+/// Adds what the report derives from the measurements: how each sized function's and stage's
+/// time grows with its calls' size (`scaling`), and the projection from `sample_size` to
 /// `expected_size`.
 ///
 /// An unset `sample_size` is taken from what the run saw (its first stage's records) rather
 /// than the default 100, which would make every projection wrong by the ratio; the profile
 /// records which it was (`sample_size_source`).
 pub fn finish_profile(profile: &mut Profile, settings: &Settings) {
+    pipelinescope_report::scaling::within::annotate(profile);
     let observed = pipelinescope_report::extrapolate::observed_sample_size(profile);
     let (sample, source) = match (settings.sample_size_set, observed) {
         (true, _) => (settings.sample_size, "set"),

@@ -51,7 +51,10 @@ fn with_lines(seed: u64) -> u64 {
     x
 }
 
-const VARIANTS: [(&str, fn(u64) -> u64); 3] = [
+/// A variant's label and its function.
+type Variant = (&'static str, fn(u64) -> u64);
+
+const VARIANTS: [Variant; 3] = [
     ("bare function", bare),
     ("#[profile]", with_profile),
     ("#[profile(lines)]", with_lines),

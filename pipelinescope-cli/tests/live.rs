@@ -4,7 +4,7 @@
 //! What the command expects of the endpoint (the program side must keep to it):
 //!
 //! - `GET /profile.json` over HTTP/1.1 answers `200` with the profile of the run so far: exactly
-//!   the `profile_data.json` document (`pipelinescope_core::Profile`, `schema_version` 1), with a
+//!   the `profile_data.json` document (`pipelinescope_core::Profile`, `schema_version` 2), with a
 //!   `Content-Length` or the connection closed after the body.
 //! - Figures are cumulative since the run started; `meta.run_id` and `meta.pid` stay the same
 //!   for the whole run and `meta.wall_ns` grows. Rates are differences of two snapshots over the

@@ -221,6 +221,7 @@ impl Profile {
                 a.wall_ns = a.wall_ns.saturating_sub(ba.wall_ns);
                 a.cancelled = a.cancelled.saturating_sub(ba.cancelled);
             }
+            crate::profile::subtract_buckets(&mut f.sizes, &b.sizes);
         }
 
         // Call paths, keyed by the chain of function identities from the root.
@@ -309,6 +310,7 @@ impl Profile {
             s.dropped_early = s.dropped_early.saturating_sub(b.dropped_early);
             s.active_ns = s.active_ns.saturating_sub(b.active_ns);
             s.call_ns = s.call_ns.saturating_sub(b.call_ns);
+            crate::profile::subtract_buckets(&mut s.sizes, &b.sizes);
         }
         out.stages
             .retain(|s| s.invocations > 0 || s.records_in > 0 || s.records_out > 0);

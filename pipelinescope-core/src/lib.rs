@@ -50,6 +50,7 @@ pub use probe::function::{Guard, OutlinedGuard, enter, enter_outlined};
 pub use probe::future::{Instrumented, instrument_future};
 pub use probe::lines::{LineSite, Lines, enter_closure, enter_lines, mark_cost_measured_ns};
 pub use probe::lines_async::{AsyncLines, LinesAwait, enter_lines_async, lines_await};
+pub use probe::size::{IntoSize, SizedGuard, enter_sized, size_of_call};
 pub use profile::{Profile, SCHEMA_VERSION};
 pub use site::{Site, SiteKind};
 pub use util::hist;

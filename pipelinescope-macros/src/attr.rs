@@ -16,6 +16,8 @@ pub struct ProfileArgs {
     pub skip: Option<Span>,
     /// `lines`: also profile each source line of the body. Holds the marker's span.
     pub lines: Option<Span>,
+    /// `size = EXPR`: the size of each call (see `sized`).
+    pub size: Option<crate::sized::SizeArg>,
 }
 
 /// Arguments of `#[main(...)]`.
@@ -25,7 +27,8 @@ pub struct MainArgs {
     pub krate: Option<Path>,
 }
 
-const PROFILE_EXPECTED: &str = "expected `name = \"...\"`, `crate = path` or `skip`";
+const PROFILE_EXPECTED: &str =
+    "expected `name = \"...\"`, `crate = path`, `skip`, `lines` or `size = EXPR`";
 
 /// Parses the tokens between the parentheses of `#[profile(...)]`.
 pub fn parse_profile(tokens: TokenStream) -> syn::Result<ProfileArgs> {
@@ -37,6 +40,9 @@ pub fn parse_profile(tokens: TokenStream) -> syn::Result<ProfileArgs> {
         } else if meta.path.is_ident("crate") {
             once(&args.krate, &meta.path)?;
             args.krate = Some(meta.value()?.call(Path::parse_mod_style)?);
+        } else if meta.path.is_ident("size") {
+            once(&args.size, &meta.path)?;
+            args.size = Some(crate::sized::parse(&meta)?);
         } else if meta.path.is_ident("skip") {
             once(&args.skip, &meta.path)?;
             if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
@@ -67,6 +73,7 @@ pub fn parse_profile(tokens: TokenStream) -> syn::Result<ProfileArgs> {
         Ok(())
     })
     .parse2(tokens)?;
+    not_lines_and_size(&args)?;
     Ok(args)
 }
 
@@ -156,5 +163,18 @@ pub fn parse_profile_attr(attr: &Attribute) -> syn::Result<ProfileArgs> {
             nv,
             format!("expected `#[profile]` or `#[profile(...)]`: {PROFILE_EXPECTED}"),
         )),
+    }
+}
+
+/// `lines` and `size` on one function: refused rather than one of them silently dropped (the
+/// line probes and the sized guard are separate expansions).
+pub fn not_lines_and_size(args: &ProfileArgs) -> syn::Result<()> {
+    match (&args.lines, &args.size) {
+        (Some(_), Some(size)) => Err(syn::Error::new(
+            size.span,
+            "`size` and `lines` cannot both be given to one function: profile its lines and its \
+             sizes separately (e.g. `lines` on a helper it calls)",
+        )),
+        _ => Ok(()),
     }
 }

@@ -65,7 +65,7 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
             if args.lines.is_some() {
                 crate::lines::instrument(&f.sig, &mut f.block, &name, &krate);
             } else {
-                instrument(&f.sig, &mut f.block, &name, &krate);
+                instrument(&f.sig, &mut f.block, &name, &krate, args.size.as_ref());
             }
             Ok(quote!(#f))
         }
@@ -78,6 +78,7 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
                 if let ImplItem::Fn(f) = it {
                     let mut m = take_markers(&mut f.attrs)?;
                     m.lines = m.lines.or(args.lines);
+                    attr::not_lines_and_size(&m)?;
                     method(&m, &f.sig, &mut f.block, &prefix, &krate);
                 }
             }
@@ -92,6 +93,7 @@ fn try_profile(attr: TokenStream, item: TokenStream, enabled: bool) -> syn::Resu
                 if let TraitItem::Fn(f) = it {
                     let mut m = take_markers(&mut f.attrs)?;
                     m.lines = m.lines.or(args.lines);
+                    attr::not_lines_and_size(&m)?;
                     if let Some(block) = &mut f.default {
                         method(&m, &f.sig, block, &prefix, &krate);
                     }
@@ -122,7 +124,7 @@ pub(crate) fn method(
     if m.lines.is_some() {
         crate::lines::instrument(sig, block, &name, krate);
     } else {
-        instrument(sig, block, &name, krate);
+        instrument(sig, block, &name, krate, m.size.as_ref());
     }
 }
 
@@ -157,6 +159,7 @@ pub(crate) fn take_markers(attrs: &mut Vec<Attribute>) -> syn::Result<ProfileArg
                 merged.krate = m.krate.or(merged.krate.take());
                 merged.skip = m.skip.or(merged.skip);
                 merged.lines = m.lines.or(merged.lines);
+                merged.size = m.size.or(merged.size.take());
             }
             Err(e) => err = Some(e),
         }
@@ -164,7 +167,7 @@ pub(crate) fn take_markers(attrs: &mut Vec<Attribute>) -> syn::Result<ProfileArg
     });
     match err {
         Some(e) => Err(e),
-        None => Ok(merged),
+        None => attr::not_lines_and_size(&merged).map(|()| merged),
     }
 }
 
@@ -219,7 +222,13 @@ pub(crate) fn type_name(ty: &Type) -> String {
 ///
 /// Async: the original statements become an `async move` block whose future is wrapped and
 /// awaited; the wrapper is `Send` exactly when that block is.
-fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
+fn instrument(
+    sig: &Signature,
+    block: &mut Block,
+    name: &str,
+    krate: &Path,
+    size: Option<&crate::sized::SizeArg>,
+) {
     let site = site_item(sig.asyncness.is_some(), sig.ident.span(), name, krate);
     let site: Stmt = syn::parse2(site).expect("the site parses");
     let stmts = std::mem::take(&mut block.stmts);
@@ -228,8 +237,12 @@ fn instrument(sig: &Signature, block: &mut Block, name: &str, krate: &Path) {
         let body: syn::Expr = syn::parse2(body).expect("the async call parses");
         block.stmts = vec![site, Stmt::Expr(body, None)];
     } else {
-        let enter = syn::parse::Parser::parse2(Block::parse_within, enter_stmt(krate))
-            .expect("the guard parses");
+        let guard = match size {
+            Some(size) => crate::sized::enter_stmt(krate, size),
+            None => enter_stmt(krate),
+        };
+        let enter =
+            syn::parse::Parser::parse2(Block::parse_within, guard).expect("the guard parses");
         block.stmts = Vec::with_capacity(stmts.len() + 3);
         block.stmts.push(site);
         block.stmts.extend(enter);

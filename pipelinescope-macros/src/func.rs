@@ -49,8 +49,9 @@ pub fn profile(attr: &TokenStream, item: &TokenStream, enabled: bool) -> Option<
     } else {
         attr::parse_profile(attr.clone()).ok()?
     };
-    // `lines` rewrites the body's statements: the general path, which parses it.
-    if args.skip.is_some() || args.lines.is_some() {
+    // `lines` rewrites the body's statements and `size` evaluates an expression on entry: the
+    // general path, which parses the function.
+    if args.skip.is_some() || args.lines.is_some() || args.size.is_some() {
         return None;
     }
     let head = match scan_sync_head(&tokens) {

@@ -16,6 +16,7 @@ mod expand;
 mod func;
 mod lines;
 mod module;
+mod sized;
 mod stage;
 mod valid;
 
@@ -44,7 +45,10 @@ const ENABLED: bool = cfg!(feature = "enable");
 /// Arguments: `name = "..."` (display name; on a block or module, replaces its part of the names),
 /// `crate = path` (where `pipelinescope` is when the dependency is renamed), `lines` (also
 /// record hits, time and, with the allocation tracker, allocations per source line of the
-/// body: `pipelinescope lines` shows them).
+/// body: `pipelinescope lines` shows them), `size = EXPR` on a sync function or method (the size
+/// of each call, evaluated on entry with the parameters in scope: any primitive integer,
+/// saturated into `u64`; calls are grouped by size and the report fits how time grows with it).
+/// `lines` and `size` are not combined on one function.
 ///
 /// Without the `enable` feature the arguments and the item are checked, and the item is
 /// returned as written.

@@ -127,6 +127,11 @@ impl Walk {
         if let Some(span) = args.skip {
             self.error(valid::skip_outside(span));
         }
+        if let Some(size) = &args.size
+            && let Err(err) = crate::sized::check(size, None)
+        {
+            self.error(err);
+        }
         if let Some(again) = m.attrs.iter().find(|a| attr::is_profile_attr(a)) {
             self.error(syn::Error::new_spanned(
                 again,
@@ -271,6 +276,12 @@ impl Walk {
         if marked {
             // Asked for by name: a `const fn` is an error, as under `#[profile]` of its own.
             if let Err(err) = valid::check_fn(sig) {
+                self.error(err);
+                return;
+            }
+            if let Some(size) = &m.size
+                && let Err(err) = crate::sized::check(size, Some(sig))
+            {
                 self.error(err);
                 return;
             }

@@ -51,6 +51,13 @@ pub fn profile_target(item: TokenStream, args: &ProfileArgs) -> syn::Result<Targ
     if let Some(span) = args.skip {
         return Err(skip_outside(span));
     }
+    if let Some(size) = &args.size {
+        let sig = match &target {
+            Target::Fn(f) => Some(&f.sig),
+            _ => None,
+        };
+        crate::sized::check(size, sig)?;
+    }
     Ok(target)
 }
 
@@ -85,6 +92,9 @@ fn check_impl(item: &ItemImpl) -> syn::Result<()> {
                 let args = attr::parse_profile_attr(a)?;
                 if args.skip.is_none() {
                     check_fn(&f.sig)?;
+                    if let Some(size) = &args.size {
+                        crate::sized::check(size, Some(&f.sig))?;
+                    }
                 }
             }
         }
@@ -99,6 +109,9 @@ fn check_trait(item: &ItemTrait) -> syn::Result<()> {
                 let args = attr::parse_profile_attr(a)?;
                 if args.skip.is_none() {
                     check_fn(&f.sig)?;
+                    if let Some(size) = &args.size {
+                        crate::sized::check(size, Some(&f.sig))?;
+                    }
                     if f.default.is_none() {
                         return Err(no_body(f));
                     }

@@ -37,10 +37,19 @@
 //! model, plus the exponent's uncertainty for a free power law. Each projection names its model
 //! and R²; the linear ones say `O(n) assumed`. The whole-run total replaces the linear share of
 //! each fitted root call by its fitted projection and adds the interval half-widths in quadrature.
+//!
+//! Without fits over runs, a function or stage whose calls recorded their sizes
+//! (`#[profile(size = ...)]`, a stage's records per invocation) and whose size classes allow a
+//! fit within this one run ([`crate::scaling::within`]) follows that fit: every call's size
+//! grows by the factor and the number of calls stays, so its time grows as the fitted time per
+//! call does from the calls' mean size to the factor times it. Its label names the model and
+//! says `within the run`; R² is the fit's. Only the rest is projected linearly, labelled
+//! `O(n) assumed`.
 
 use pipelinescope_core::profile::{Extrapolation, Profile, Projection};
 
-use crate::scaling::{Fit, ScalingReport};
+use crate::scaling::{Fit, ScalingReport, within};
+use pipelinescope_core::profile::SizeBucket;
 
 /// [`Projection::model`] of a linear projection made without a fit.
 pub const ASSUMED_LINEAR: &str = "O(n) assumed";
@@ -86,7 +95,7 @@ pub fn extrapolate_with(
             );
             match fits.and_then(|r| r.function(&f.name, &f.module)) {
                 Some(s) => follow(linear, s.time.fit.as_ref(), s.count.fit.as_ref(), sizes),
-                None => linear,
+                None => follow_within(linear, &f.sizes, factor),
             }
         })
         .collect();
@@ -105,7 +114,7 @@ pub fn extrapolate_with(
             );
             match fits.and_then(|r| r.stage(&s.name, &s.module)) {
                 Some(f) => follow(linear, f.time.fit.as_ref(), f.count.fit.as_ref(), sizes),
-                None => linear,
+                None => follow_within(linear, &s.sizes, factor),
             }
         })
         .collect();
@@ -159,6 +168,25 @@ fn follow(
         low_ns: projected_ns * (-half).exp(),
         high_ns: projected_ns * half.exp(),
         model: fit.describe_prediction(),
+        r_squared: Some(fit.prediction_r_squared()),
+        ..linear
+    }
+}
+
+/// `linear` re-projected with the fit of its size classes within this run, where they allow
+/// one: each call's size grows by `factor`, the number of calls stays, so the time grows as the
+/// fitted time per call does from the calls' mean size to `factor` times it.
+fn follow_within(linear: Projection, sizes: &[SizeBucket], factor: f64) -> Projection {
+    let Some((fit, ratio, half)) = within::growth(sizes, factor) else {
+        return linear;
+    };
+    let projected_ns = linear.measured_ns as f64 * ratio;
+    Projection {
+        projected_count: linear.measured_count as f64,
+        projected_ns,
+        low_ns: projected_ns * (-half).exp(),
+        high_ns: projected_ns * half.exp(),
+        model: within::projection_label(&fit),
         r_squared: Some(fit.prediction_r_squared()),
         ..linear
     }
@@ -226,10 +254,15 @@ fn project_total(
                 .and_then(|f| profile.functions.get(f as usize));
             calls = calls.saturating_add(node.calls);
             roots += 1;
-            let fit = func
+            let across = func
                 .and_then(|f| fits?.function(&f.name, &f.module))
                 .and_then(|s| s.time.fit.as_ref())
                 .and_then(|fit| fit.growth(sizes.0, sizes.1));
+            let fit = across.or_else(|| {
+                let f = func?;
+                let (_, r, h) = within::growth(&f.sizes, factor)?;
+                Some((r, h))
+            });
             if let Some((ratio, half)) = fit {
                 let p = node.cumulative_ns as f64 * ratio;
                 shift += p - node.cumulative_ns as f64 * factor;
@@ -403,6 +436,42 @@ mod tests {
         assert_eq!(lin.functions[0].projected_ns, 1e7);
         assert!(lin.functions.iter().all(|f| f.model == ASSUMED_LINEAR));
         assert_eq!(lin.total.model, ASSUMED_LINEAR);
+    }
+
+    #[test]
+    fn follows_the_within_run_fit_where_sizes_allow() {
+        use pipelinescope_core::profile::{SizeBucket, class_bounds, size_class};
+        // `sort` called 4 times at each of 10, 100, 1000, 10000: n² ns per call.
+        let mut p = rooted("sort", 16, 0);
+        let sizes: Vec<SizeBucket> = [10u64, 100, 1_000, 10_000]
+            .iter()
+            .map(|&n| {
+                let (min_size, max_size) = class_bounds(size_class(n));
+                SizeBucket {
+                    min_size,
+                    max_size,
+                    calls: 4,
+                    size_sum: 4 * n,
+                    time_ns: 4 * n * n,
+                }
+            })
+            .collect();
+        let total: u64 = sizes.iter().map(|b| b.time_ns).sum();
+        p.functions[0].sizes = sizes;
+        p.functions[0].cumulative_ns = total;
+        p.call_tree.nodes[1].cumulative_ns = total;
+        p.meta.instrumented_ns = total;
+        let e = extrapolate(&p, 1_000, 10_000);
+        let sort = &e.functions[0];
+        assert_eq!(sort.model, "O(n^2) within the run, call sizes × factor");
+        assert!((sort.r_squared.unwrap() - 1.0).abs() < 1e-9);
+        // Ten times the data: each call ten times larger, a hundred times slower; still 16 calls.
+        assert!((sort.projected_ns / (total as f64 * 100.0) - 1.0).abs() < 1e-6);
+        assert_eq!(sort.projected_count, 16.0);
+        assert!((e.total.projected_ns / (total as f64 * 100.0) - 1.0).abs() < 1e-6);
+        assert_eq!(e.total.model, "all root functions fitted");
+        // The stage has no sizes: linear, labelled so.
+        assert_eq!(e.stages[0].model, ASSUMED_LINEAR);
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub enum LoadError {
         path: PathBuf,
         /// Version found in the file.
         found: u64,
-        /// Version this tool reads.
+        /// Newest version this tool reads (it reads every one from 1).
         expected: u32,
     },
     /// The version matches but the document does not have the expected fields.

@@ -12,6 +12,8 @@
 //! * Each input's metadata is kept in [`Profile::sources`] (the sources of an input that is
 //!   itself merged are carried over, not nested). Resource samples and extrapolations describe
 //!   one process and are not combined.
+//! * Size classes (`sizes`) add up class by class, and each function's and stage's within-run
+//!   fit (`scaling`) is made again over the pooled classes.
 
 use std::collections::HashMap;
 
@@ -210,6 +212,11 @@ fn merge_functions(
                     cumulative_ns as f64 / wall_ns as f64
                 },
                 async_stats,
+                sizes: g.iter().fold(Vec::new(), |mut acc, f| {
+                    pipelinescope_core::profile::add_buckets(&mut acc, &f.sizes);
+                    acc
+                }),
+                scaling: None,
             }
         })
         .collect();
@@ -346,6 +353,10 @@ fn merge_stages(inputs: &[(String, Profile)], wall_ns: u64) -> Vec<StageStats> {
                 dropped_early: sum(|s| s.dropped_early),
                 active_ns: sum(|s| s.active_ns),
                 call_ns: sum(|s| s.call_ns),
+                sizes: g.iter().fold(Vec::new(), |mut acc, s| {
+                    pipelinescope_core::profile::add_buckets(&mut acc, &s.sizes);
+                    acc
+                }),
                 ..Default::default()
             }
         })
@@ -420,7 +431,7 @@ pub fn merge(inputs: &[(String, Profile)]) -> Profile {
             sources.extend(p.sources.iter().cloned());
         }
     }
-    Profile {
+    let mut merged = Profile {
         schema_version: inputs
             .first()
             .map_or(pipelinescope_core::SCHEMA_VERSION, |(_, p)| {
@@ -437,7 +448,10 @@ pub fn merge(inputs: &[(String, Profile)]) -> Profile {
         sources,
         // Line tables are per run (their source may differ between runs): not merged.
         lines: Vec::new(),
-    }
+    };
+    // The size classes of every input together: fitted again, over all of them.
+    crate::scaling::within::annotate(&mut merged);
+    merged
 }
 
 #[cfg(test)]

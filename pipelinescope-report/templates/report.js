@@ -376,7 +376,12 @@
   }
 
   /* ---------- extrapolation (same formula as the Rust side) ---------- */
-  function project(name, n, t, sd, k, stage) {
+  function project(name, n, t, sd, k, stage, g) {
+    if (g && k > 0) {
+      /* Fitted within the run: each call's size grows by k, the calls stay. */
+      var e = t * Math.pow(k, g.e), lk = Math.log(k), hw = Math.sqrt(g.h0 + lk * lk * g.h1);
+      return { name: name + " · " + g.m, n: n, N: n, t: t, est: e, lo: e * Math.exp(-hw), hi: e * Math.exp(hw), stage: stage };
+    }
     var N = n * k, est = t * k, v = (n > 0 && isFinite(sd)) ? sd * sd * n * (k + k * k) : 0;
     var half = v > 0 ? E.z * Math.sqrt(v) : 0;
     return { name: name, n: n, N: N, t: t, est: est, lo: Math.max(0, est - half), hi: est + half, stage: stage };
@@ -392,8 +397,8 @@
       "</div><div class=\"note\">" + fmtNs(tot.lo) + " – " + fmtNs(tot.hi) + "</div></div><div class=\"card\"><div class=\"label\">Projected wall time</div><div class=\"value\">" +
       fmtNs(WALL * k) + "</div><div class=\"note\">wall × k, if the run scales like its instrumented part</div></div><div class=\"card\"><div class=\"label\">Measured</div><div class=\"value\">" +
       fmtNs(D.instrumented_ns) + "</div><div class=\"note\">instrumented, " + fmtCount(E.root_calls) + " root calls</div></div>";
-    var rows = (D.stages || []).map(function (s) { return project(s.n, s.c, s.t, s.sd, k, true); });
-    var fr = FNS.map(function (f) { return project(f.n, f.c, f.t, f.sd, k, false); });
+    var rows = (D.stages || []).map(function (s) { return project(s.n, s.c, s.t, s.sd, k, true, s.g); });
+    var fr = FNS.map(function (f) { return project(f.n, f.c, f.t, f.sd, k, false, f.g); });
     fr.sort(function (a, b) { return b.est - a.est; });
     var top = +$("ex-top").value || 0;
     rows = rows.concat(top > 0 ? fr.slice(0, top) : fr);
@@ -407,7 +412,7 @@
   }
   function extInit() {
     $("ex-sample").value = E.sample; $("ex-expected").value = E.expected;
-    var linear = " Every function is assumed to grow linearly with the records; `pipelinescope scale` measures how each one grows.";
+    var linear = " Functions and stages whose calls recorded their sizes and allow a fit follow it (named after the row: each call's size grows by k, the calls stay); every other one is assumed to grow linearly with the records; `pipelinescope scale` measures how each one grows over runs.";
     $("ex-note").textContent = (!E.configured ?
       "No sample_size / expected_size was configured for this run: the sizes below are placeholders (the first stage's input, and ten times that); edit them to recompute." :
       E.source === "observed" ? "Sample size: the records the first stage took in (sample_size was not set); expected size from the configuration; edit them to recompute." :

@@ -418,6 +418,25 @@ async fn report_in_headless_chromium() {
     )
     .await;
     assert_ne!(before, after, "projection follows the expected size");
+    // Rows with a fit within the run follow it, and name it; the growth section plots each fit.
+    let fitted = js(
+        &c,
+        "return [...document.querySelectorAll('#ex-table tbody td:first-child')]\
+         .filter(td => td.textContent.includes('within the run')).length;",
+    )
+    .await;
+    assert!(fitted.as_u64().unwrap_or(0) >= 1, "fitted rows: {fitted}");
+    let plots = js(
+        &c,
+        "return [document.querySelectorAll('#growth figure').length, \
+         document.querySelectorAll('#growth svg circle.pt').length];",
+    )
+    .await;
+    assert!(plots[0].as_u64().unwrap_or(0) >= 2, "growth plots: {plots}");
+    assert!(
+        plots[1].as_u64().unwrap_or(0) >= 8,
+        "growth points: {plots}"
+    );
     js(
         &c,
         "document.getElementById('fg-reset').click(); window.scrollTo(0, 0);",

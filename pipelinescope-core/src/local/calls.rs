@@ -359,6 +359,27 @@ impl ThreadData {
         }
     }
 
+    /// Closes `frame` as [`exit`](Self::exit) does a call, and returns the call's compensated
+    /// inclusive time (fixed-point ticks, two's-complement) when it was timed: for calls that
+    /// also record their size (`probe::size`), never on the plain path.
+    #[inline(never)]
+    pub(crate) fn exit_measured(&self, frame: &Frame) -> Option<u64> {
+        // SAFETY: as in `enter_as`.
+        let owner = unsafe { self.owner() };
+        if !frame.timed {
+            self.exit_untimed(owner, frame);
+            return None;
+        }
+        let end = crate::clock::raw_fenced();
+        let raw_fp = end.saturating_sub(frame.start) << FP;
+        let nested_fp = owner.probe_fp.wrapping_sub(frame.probe0);
+        let cum_fp = raw_fp
+            .wrapping_sub(COSTS.inside.load(Relaxed))
+            .wrapping_sub(nested_fp);
+        self.exit_timed(owner, frame, end, ExitKind::Call);
+        Some(cum_fp)
+    }
+
     /// The end of a timed call: out of line, so that the untimed calls' code stays small where
     /// the guard drops (a timed call reads the clock twice: a call costs little beside that).
     #[inline(never)]

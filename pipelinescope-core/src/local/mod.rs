@@ -12,6 +12,7 @@
 pub(crate) mod alloc;
 mod calls;
 pub(crate) mod lines;
+pub(crate) mod sizes;
 mod slots;
 pub(crate) mod stage;
 mod thread;

@@ -45,6 +45,8 @@ pub struct ThreadData {
     pub(super) owner: UnsafeCell<Owner>,
     /// The stage recorder's part (`stage`).
     pub(crate) stage: StageThread,
+    /// Calls and stage invocations by size class (`sizes`).
+    pub(crate) sizes: super::sizes::ThreadSizes,
 }
 
 // SAFETY: `owner` is only ever accessed by the thread the `ThreadData` belongs to (through the
@@ -74,6 +76,7 @@ impl ThreadData {
             current_stage: stage_cell(),
             owner: UnsafeCell::new(Owner::new(index)),
             stage: StageThread::new(),
+            sizes: Default::default(),
         };
         td.add_root();
         td
@@ -100,6 +103,7 @@ impl ThreadData {
             .sum::<usize>();
         n += owner.sites.capacity() * 8;
         n += owner.entries.capacity() * Owner::entry_bytes();
+        n += self.sizes.functions.bytes() + self.sizes.stages.bytes();
         n
     }
 }

@@ -10,4 +10,5 @@ pub(crate) mod function;
 pub(crate) mod future;
 pub(crate) mod lines;
 pub(crate) mod lines_async;
+pub(crate) mod size;
 pub(crate) mod stage;

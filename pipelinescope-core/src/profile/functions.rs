@@ -89,6 +89,12 @@ pub struct FunctionStats {
     /// Async-only figures.
     #[serde(default)]
     pub async_stats: Option<AsyncStats>,
+    /// Calls by size class, for a function annotated `#[profile(size = ...)]` (schema 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<super::SizeBucket>,
+    /// How its time per call grows with the size, where the sizes allow a fit (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<super::SizeScaling>,
 }
 
 /// Figures only an `async fn` has.

@@ -9,12 +9,14 @@ mod functions;
 mod lines;
 mod meta;
 mod resources;
+mod sizes;
 mod stages;
 
 pub use functions::*;
 pub use lines::*;
 pub use meta::*;
 pub use resources::*;
+pub use sizes::*;
 pub use stages::*;
 
 use serde::{Deserialize, Serialize};

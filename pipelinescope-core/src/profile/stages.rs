@@ -80,6 +80,15 @@ pub struct StageStats {
     /// making a lazy stage's iterators), outside its iterators.
     #[serde(default)]
     pub call_ns: u64,
+    /// Invocations by size class: records in per invocation (records out for a source), with
+    /// each invocation's own time (schema 2). A lazy stage's invocation is its iterator's life,
+    /// an eager stage's one call.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<super::SizeBucket>,
+    /// How its own time per invocation grows with the size, where the sizes allow a fit
+    /// (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<super::SizeScaling>,
 }
 
 /// How a stage moves records.

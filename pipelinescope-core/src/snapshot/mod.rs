@@ -11,6 +11,7 @@ pub(crate) mod alloc;
 #[cfg(test)]
 mod exit_tests;
 mod lines;
+pub(crate) mod sizes;
 pub(crate) mod stages;
 
 use crate::clock::{ns_per_tick, ticks_to_ns};
@@ -26,6 +27,7 @@ pub fn collect(wall_ns: u64) -> Profile {
     // Each thread is either live or exited here, never both nor neither.
     let (threads, exited) = registered();
     let scale = ns_per_tick();
+    let size_classes = sizes::collect();
     // A copy, letting go of the shared aggregate at once: a thread exiting meanwhile then folds
     // into it in place rather than into a copy of its own.
     let (mut all, exited_row) = match exited {
@@ -104,6 +106,8 @@ pub fn collect(wall_ns: u64) -> Profile {
                 wall_ns: ns(a.sum_ticks),
                 cancelled: a.cancelled,
             }),
+            sizes: sizes::function(&size_classes, id, scale),
+            scaling: None,
         });
     }
 

@@ -16,6 +16,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
     // Each thread is either live or exited here, never both nor neither.
     let (threads, exited) = registered();
     let scale = crate::clock::ns_per_tick();
+    let size_classes = super::sizes::collect();
     let ns = |ticks: u64| (ticks as f64 * scale) as u64;
     let n = sites.len() + 1;
     let mut all = exited.map_or_else(StageExited::default, |e| e.stages.clone());
@@ -115,6 +116,7 @@ pub fn collect(wall_ns: u64) -> (Vec<StageStats>, Vec<PipelineEdge>) {
             dropped_early: a.dropped,
             active_ns: extents.last().map_or(0, |e| e.active_ns),
             call_ns: ns(a.call_ticks),
+            sizes: super::sizes::stage(&size_classes, id, scale),
             ..StageStats::default()
         });
     }

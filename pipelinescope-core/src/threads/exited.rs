@@ -31,6 +31,8 @@ pub(crate) struct Exited {
     pub merged: Merged,
     /// Stage figures per stage and per edge.
     pub stages: StageExited,
+    /// Calls and stage invocations by size class.
+    pub sizes: super::size_merge::SizeMerged,
     /// Allocation counts per function and stage.
     #[cfg(feature = "alloc")]
     pub alloc: AllocTotals,
@@ -48,6 +50,7 @@ impl Exited {
         e.root_ns = row.root_ns;
         e.self_ns = row.self_ns;
         e.stages = StageExited::of(&td.stage);
+        e.sizes.add_thread(td);
         #[cfg(feature = "alloc")]
         e.alloc.add_thread(&td.alloc);
         e
@@ -61,6 +64,7 @@ impl Exited {
         self.self_ns += o.self_ns;
         self.merged.absorb(&o.merged);
         self.stages.absorb(&o.stages);
+        self.sizes.absorb(&o.sizes);
         #[cfg(feature = "alloc")]
         self.alloc.absorb(&o.alloc);
     }

@@ -8,6 +8,7 @@ pub(crate) mod exited;
 mod handle;
 pub(crate) mod merge;
 mod registry;
+pub(crate) mod size_merge;
 pub(crate) mod stage_merge;
 
 pub(crate) use handle::{current_thread, forget_current_thread, local};

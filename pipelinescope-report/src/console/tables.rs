@@ -4,6 +4,7 @@ use super::{
     BOLD, RED, RESET, TableOptions, YELLOW, fmt_ns, fmt_pct, fmt_rate, matches_filter,
     sorted_functions,
 };
+use crate::scaling::within::exponent_label;
 use pipelinescope_core::profile::{Profile, StageStats};
 
 /// A table of cells rendered with per-column alignment.
@@ -149,6 +150,12 @@ pub fn functions_table(profile: &Profile, opts: &TableOptions) -> String {
         });
         return out;
     }
+    let growth: Vec<String> = rows
+        .iter()
+        .take(shown)
+        .map(|f| f.scaling.as_ref().map_or_else(String::new, exponent_label))
+        .collect();
+    add_growth_column(&mut table, growth, 7);
     table.render(opts.color, &mut out);
     if shown < total {
         out.push_str(&format!(
@@ -236,9 +243,29 @@ pub fn stages_table(profile: &Profile, opts: &TableOptions) -> String {
             if s.is_bottleneck { Some(RED) } else { None },
         ));
     }
+    let growth: Vec<String> = rows
+        .iter()
+        .take(shown)
+        .map(|s| s.scaling.as_ref().map_or_else(String::new, exponent_label))
+        .collect();
+    add_growth_column(&mut table, growth, 10);
     table.render(opts.color, &mut out);
     if shown < total {
         out.push_str(&format!("… {} more stages not shown\n", total - shown));
     }
     out
+}
+
+/// Inserts the `growth` column (how time per call grows with the call's size, fitted within
+/// the run: `n^1.98±0.05`) at `at`, where at least one row has a fit; the tables of runs
+/// without sizes stay as they were.
+fn add_growth_column(table: &mut Table, cells: Vec<String>, at: usize) {
+    if cells.iter().all(String::is_empty) {
+        return;
+    }
+    table.header.insert(at, "growth");
+    table.right.insert(at, true);
+    for ((row, _), cell) in table.rows.iter_mut().zip(cells) {
+        row.insert(at, cell);
+    }
 }

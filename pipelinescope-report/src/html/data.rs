@@ -57,6 +57,29 @@ struct Func<'a> {
     sh: f64,
     /// Latency at each of [`QUANTILES`], empty without a histogram.
     q: Vec<u64>,
+    /// Growth fitted within the run, where the sizes allow one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    g: Option<Growth>,
+}
+
+/// A within-run fit, for the page's extrapolation: `e` the exponent, `m` the model's label,
+/// `h0` and `h1` the terms of its interval (see `scaling::within::PageGrowth`).
+#[derive(Serialize)]
+struct Growth {
+    e: f64,
+    m: String,
+    h0: f64,
+    h1: f64,
+}
+
+fn growth(buckets: &[pipelinescope_core::profile::SizeBucket], factor: f64) -> Option<Growth> {
+    let g = crate::scaling::within::page_growth(buckets, factor)?;
+    Some(Growth {
+        e: finite(g.exponent),
+        m: g.label,
+        h0: finite(g.h0),
+        h1: finite(g.h1),
+    })
 }
 
 /// Call tree as parallel columns (-1 = none).
@@ -77,6 +100,8 @@ struct Stage<'a> {
     c: u64,
     t: u64,
     sd: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    g: Option<Growth>,
 }
 
 #[derive(Serialize)]
@@ -107,6 +132,7 @@ struct Ext {
 
 /// Builds the page data and serializes it for a `<script>` block.
 pub fn json(profile: &Profile, opts: &HtmlOptions) -> String {
+    let factor = profile.extrapolation.as_ref().map_or(10.0, |e| e.factor);
     let fns = profile
         .functions
         .iter()
@@ -128,6 +154,7 @@ pub fn json(profile: &Profile, opts: &HtmlOptions) -> String {
             mx: f.percentiles.max_ns,
             sh: finite(f.share_of_wall),
             q: quantile_curve(&f.histogram, &f.percentiles),
+            g: growth(&f.sizes, factor),
         })
         .collect();
 
@@ -156,6 +183,7 @@ pub fn json(profile: &Profile, opts: &HtmlOptions) -> String {
             c: s.records_out,
             t: s.own_ns,
             sd: finite(s.own_per_record.stddev_ns),
+            g: growth(&s.sizes, factor),
         })
         .collect();
 

@@ -15,6 +15,7 @@
 
 mod data;
 mod format;
+mod growth;
 mod lines;
 mod page;
 pub mod synthetic;

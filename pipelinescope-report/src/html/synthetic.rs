@@ -3,7 +3,7 @@
 use pipelinescope_core::profile::{
     AllocationStats, AttributedResources, CallNode, CallTree, FunctionKind, FunctionStats, GpuInfo,
     Histogram, Percentiles, PipelineEdge, Profile, ResourceSample, Resources, RunMeta, RunSummary,
-    StageKind, StageStats, ThreadStats,
+    SizeBucket, StageKind, StageStats, ThreadStats, class_bounds, size_class,
 };
 
 /// Small fast generator (SplitMix64): the same seed always gives the same profile.
@@ -148,6 +148,8 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
             dropped_early: 0,
             share_of_pipeline: share,
             is_bottleneck: i == 3,
+            sizes: Vec::new(),
+            scaling: None,
             amdahl_if_free: 1.0 / (1.0 - p.min(0.99)),
             amdahl_if_2x: 1.0 / (1.0 - p.min(0.99) / 2.0),
             active_ns: 0,
@@ -295,8 +297,37 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
         resources: Some(resources),
         extrapolation: None,
     };
+    // The busiest function and the stages recorded their sizes: quadratic and linear growth.
+    if let Some(f) = p.functions.iter_mut().max_by_key(|f| f.cumulative_ns) {
+        f.sizes = sized_classes(f.calls, f.cumulative_ns, 2);
+    }
+    for s in &mut p.stages {
+        s.sizes = sized_classes(s.invocations.max(12), s.own_ns, 1);
+    }
+    crate::scaling::within::annotate(&mut p);
     p.extrapolation = Some(crate::extrapolate::extrapolate(&p, 1_000_000, 250_000_000));
     p
+}
+
+/// `calls` spread over sizes 10 to 10,000 (a class per decade), their times growing as
+/// `n^power` and adding up to `total_ns`.
+fn sized_classes(calls: u64, total_ns: u64, power: i32) -> Vec<SizeBucket> {
+    let sizes = [10u64, 100, 1_000, 10_000];
+    let per = (calls / 4).max(3);
+    let weight: f64 = sizes.iter().map(|&n| (n as f64).powi(power)).sum();
+    sizes
+        .iter()
+        .map(|&n| {
+            let (min_size, max_size) = class_bounds(size_class(n));
+            SizeBucket {
+                min_size,
+                max_size,
+                calls: per,
+                size_sum: per * n,
+                time_ns: (total_ns as f64 * (n as f64).powi(power) / weight).max(1.0) as u64,
+            }
+        })
+        .collect()
 }
 
 /// Percentiles read straight off the buckets.

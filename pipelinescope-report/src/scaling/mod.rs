@@ -21,6 +21,7 @@
 
 pub mod fit;
 pub mod report;
+pub mod within;
 
 pub use fit::{Fit, FitError, Model, ModelFit, Point, Prediction, fit};
 pub use report::{Outcome, Repeats, RunEntry, Scaled, ScalingReport, build};

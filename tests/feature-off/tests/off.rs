@@ -25,6 +25,14 @@ fn named(x: u32) -> u32 {
     x * 2
 }
 
+/// (That the size expression is not compiled at all with profiling off is a UI case,
+/// `ui/pass/size_not_compiled.rs`: this file is also built with the feature on by whole-workspace
+/// builds.)
+#[profile(size = input.len())]
+fn sized(input: &[u8]) -> usize {
+    input.len()
+}
+
 #[profile]
 fn generic<'a, T: ?Sized>(x: &'a T) -> &'a T
 where
@@ -245,6 +253,7 @@ fn every_form_behaves_as_written_and_nothing_is_recorded() {
     assert!(!pipelinescope::is_recording());
     assert_eq!(free(1), 2);
     assert_eq!(named(2), 4);
+    assert_eq!(sized(b"abc"), 3);
     assert_eq!(generic("s"), "s");
     assert_eq!(early(""), Ok(0));
     assert_eq!(early("12"), Ok(12));

@@ -6,3 +6,10 @@
 fn ui_errors_without_the_feature() {
     trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
 }
+
+/// What the attributes leave out with profiling off is not compiled: a size expression may name
+/// nothing at all.
+#[test]
+fn feature_off_leaves_arguments_uncompiled() {
+    trybuild::TestCases::new().pass("tests/ui/pass/*.rs");
+}

@@ -29,6 +29,8 @@ pub struct StageCall {
     eager: bool,
     prev_stage: u32,
     t0: u64,
+    /// Records taken in from collection inputs: an eager call's size.
+    records_in: u64,
 }
 
 /// Opens a call of the stage `site` that took `records_in` records from collection inputs.
@@ -39,6 +41,7 @@ pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
         eager: false,
         prev_stage: 0,
         t0: 0,
+        records_in: 0,
     };
     if !recording() {
         return off;
@@ -74,6 +77,7 @@ pub fn call(site: &'static StageSite, records_in: u64) -> StageCall {
         eager,
         prev_stage: publish(td.current_stage, id),
         t0: raw(),
+        records_in,
     }
 }
 
@@ -116,6 +120,12 @@ impl StageCall {
             Some(n) => {
                 bump(&s.records_out, n);
                 bump(&s.exhausted, 1);
+                let size = if self.records_in > 0 {
+                    self.records_in
+                } else {
+                    n
+                };
+                super::invocation::record(id, size, own);
                 if let Some(per) = own.checked_div(n) {
                     s.record_per_record(per, n);
                     bump(&s.first_ticks, span);

@@ -337,6 +337,11 @@ impl InputCold {
         self.awaiting.take();
         self.forget_stale();
         self.flush(left);
+        if self.id != 0
+            && let Some(l) = self.link.get()
+        {
+            l.input_done((self.pulls + u64::from(self.gap - left)) - self.nones);
+        }
         self.exhausted();
     }
 }

@@ -4,7 +4,7 @@
 use super::recording;
 use crate::site::StageSite;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 /// Ties a lazy stage's inputs to its output, so that the output can ask the inputs to time their
 /// pulls. The macro makes one per stage call that has iterator inputs.
@@ -24,6 +24,12 @@ pub(super) struct Link {
     pub(super) poll: AtomicU32,
     /// A timed call of the output is open: armed inputs time their pulls while it is.
     pub(super) timing: AtomicBool,
+    /// The invocation's records in, records out and own ticks, and the outputs that finished
+    /// (`invocation`).
+    pub(super) inv_in: AtomicU64,
+    pub(super) inv_out: AtomicU64,
+    pub(super) inv_own: AtomicU64,
+    pub(super) inv_outputs: AtomicU32,
 }
 
 /// Adds to a counter of a link: only the thread using the stage writes it.
@@ -53,6 +59,10 @@ impl StageLink {
             live: AtomicU32::new(0),
             poll: AtomicU32::new(1),
             timing: AtomicBool::new(false),
+            inv_in: AtomicU64::new(0),
+            inv_out: AtomicU64::new(0),
+            inv_own: AtomicU64::new(0),
+            inv_outputs: AtomicU32::new(0),
         })))
     }
 

@@ -76,6 +76,7 @@
 mod calibrate;
 mod call;
 mod input;
+mod invocation;
 mod link;
 mod output;
 mod output_cold;

@@ -3,6 +3,7 @@
 //! closed one into the thread's stage figures.
 
 use super::calibrate;
+use super::invocation::InvocationOwn;
 use super::link::{StageLink, add};
 use super::local;
 use super::shared::{Announcement, Awaiting, published};
@@ -82,6 +83,8 @@ pub(super) struct IterCold {
     /// The most calls between two timed calls ([`MAX_GAP`]; less for the calibration stage,
     /// for more samples in less time).
     pub(super) max_gap: u32,
+    /// This invocation's own time, for its size class.
+    pub(super) inv: InvocationOwn,
 }
 
 /// A timed call closed at the end of the wrapped call, to be recorded at the next slow call:
@@ -148,6 +151,7 @@ impl IterCold {
             closed: None,
             inert: false,
             max_gap: MAX_GAP,
+            inv: InvocationOwn::default(),
         }
     }
 
@@ -478,10 +482,12 @@ impl IterCold {
             && (is_outlier(own, s.own_weighted.load(Relaxed), sampled)
                 || is_outlier(child, s.upstream_weighted.load(Relaxed), sampled));
         if exact || outlier {
+            self.inv.exact(own);
             bump(&s.exact_calls, 1);
             bump(&s.exact_own_ticks, own);
             bump(&s.exact_upstream_ticks, child);
         } else {
+            self.inv.sampled(own, weight);
             bump(&s.timed_calls, 1);
             bump(&s.sampled_weight, weight);
             bump(&s.own_weighted, own.saturating_mul(weight));
@@ -536,6 +542,16 @@ impl IterCold {
         self.flush(t, s, left);
         // The records after the last sampled one, at its value: the histogram counts them all.
         let outs = self.total(left) - self.nones;
+        let sampled = s.sampled_weight.load(Relaxed);
+        let stage_mean =
+            (sampled > 0).then(|| s.own_weighted.load(Relaxed) as f64 / sampled as f64);
+        let own = self
+            .inv
+            .estimate(self.total(left), stage_mean, u64::from(self.gap.max(1)));
+        match self.link.get() {
+            Some(l) => l.output_done(outs, own),
+            None => super::invocation::record(self.id, outs, own),
+        }
         if let Some(own) = self.last_own
             && outs > self.hist_outs
         {

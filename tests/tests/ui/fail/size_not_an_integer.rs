@@ -1,0 +1,10 @@
+use pipelinescope::profile;
+
+#[profile(size = input)]
+fn sum(input: &[u64]) -> u64 {
+    input.iter().sum()
+}
+
+fn main() {
+    sum(&[1, 2]);
+}
