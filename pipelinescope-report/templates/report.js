@@ -391,11 +391,17 @@
     var sample = +$("ex-sample").value, expected = +$("ex-expected").value;
     var k = sample > 0 && expected >= 0 ? expected / sample : 0;
     $("ex-factor").textContent = sample > 0 ? "factor k = " + (k >= 100 ? k.toFixed(0) : k.toPrecision(3)) + "×, " + Math.round(E.confidence * 100) + "% confidence" : "enter a sample size above zero";
-    var tot = { est: D.instrumented_ns * k, lo: 0, hi: 0 }, h = E.root_s2n > 0 ? E.z * Math.sqrt(E.root_s2n * (k + k * k)) : 0;
+    var tot = { est: D.instrumented_ns * k, lo: 0, hi: 0 }, h = E.root_s2n > 0 ? E.z * Math.sqrt(E.root_s2n * (k + k * k)) : 0, h2 = h * h;
+    /* Root call paths whose function has a fit within the run follow it rather than k. */
+    (E.root_fits || []).forEach(function (r) {
+      var p = project("", 1, r.t, 0, k, false, r.g);
+      tot.est += p.est - r.t * k; h2 += Math.pow((p.hi - p.lo) / 2, 2);
+    });
+    h = Math.sqrt(h2); tot.est = Math.max(0, tot.est);
     tot.lo = Math.max(0, tot.est - h); tot.hi = tot.est + h;
     $("ex-total").innerHTML = "<div class=\"card\"><div class=\"label\">Projected instrumented time</div><div class=\"value\">" + fmtNs(tot.est) +
       "</div><div class=\"note\">" + fmtNs(tot.lo) + " – " + fmtNs(tot.hi) + "</div></div><div class=\"card\"><div class=\"label\">Projected wall time</div><div class=\"value\">" +
-      fmtNs(WALL * k) + "</div><div class=\"note\">wall × k, if the run scales like its instrumented part</div></div><div class=\"card\"><div class=\"label\">Measured</div><div class=\"value\">" +
+      fmtNs(D.instrumented_ns > 0 ? WALL * tot.est / D.instrumented_ns : WALL * k) + "</div><div class=\"note\">wall grown as the instrumented time, if the run scales like its instrumented part</div></div><div class=\"card\"><div class=\"label\">Measured</div><div class=\"value\">" +
       fmtNs(D.instrumented_ns) + "</div><div class=\"note\">instrumented, " + fmtCount(E.root_calls) + " root calls</div></div>";
     var rows = (D.stages || []).map(function (s) { return project(s.n, s.c, s.t, s.sd, k, true, s.g); });
     var fr = FNS.map(function (f) { return project(f.n, f.c, f.t, f.sd, k, false, f.g); });

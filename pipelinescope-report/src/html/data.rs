@@ -128,6 +128,17 @@ struct Ext {
     root_calls: u64,
     /// Sum over root calls of σ²·n: the total's variance is `(k + k²)` times this.
     root_s2n: f64,
+    /// Root call paths whose function has a fit within the run: the total follows it for their
+    /// share of the time instead of growing it linearly.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    root_fits: Vec<RootFit>,
+}
+
+/// A root call path's time and its function's fit within the run.
+#[derive(Serialize)]
+struct RootFit {
+    t: u64,
+    g: Growth,
 }
 
 /// Builds the page data and serializes it for a `<script>` block.
@@ -218,7 +229,7 @@ pub fn json(profile: &Profile, opts: &HtmlOptions) -> String {
         tree,
         stages,
         res,
-        ext: ext(profile),
+        ext: ext(profile, factor),
     };
     match crate::json::to_string(&data) {
         Ok(s) => escape_for_script(&s),
@@ -226,7 +237,7 @@ pub fn json(profile: &Profile, opts: &HtmlOptions) -> String {
     }
 }
 
-fn ext(profile: &Profile) -> Ext {
+fn ext(profile: &Profile, factor: f64) -> Ext {
     let (sample, expected, configured) = match &profile.extrapolation {
         Some(e) if e.sample_size > 0 => (e.sample_size, e.expected_size, true),
         _ => {
@@ -243,13 +254,20 @@ fn ext(profile: &Profile) -> Ext {
     let nodes = &profile.call_tree.nodes;
     let mut root_calls = 0u64;
     let mut root_s2n = 0.0;
+    let mut root_fits = Vec::new();
     if let Some(root) = nodes.iter().find(|n| n.parent.is_none()) {
         for &c in &root.children {
             if let Some(node) = nodes.get(c as usize) {
-                let sd = node
+                let function = node
                     .function
-                    .and_then(|f| profile.functions.get(f as usize))
-                    .map_or(0.0, |f| finite(f.percentiles.stddev_ns));
+                    .and_then(|f| profile.functions.get(f as usize));
+                let sd = function.map_or(0.0, |f| finite(f.percentiles.stddev_ns));
+                if let Some(g) = function.and_then(|f| growth(&f.sizes, factor)) {
+                    root_fits.push(RootFit {
+                        t: node.cumulative_ns,
+                        g,
+                    });
+                }
                 root_calls = root_calls.saturating_add(node.calls);
                 root_s2n += sd * sd * node.calls as f64;
             }
@@ -267,6 +285,7 @@ fn ext(profile: &Profile) -> Ext {
         confidence: crate::extrapolate::CONFIDENCE,
         root_calls,
         root_s2n: finite(root_s2n),
+        root_fits,
     }
 }
 
@@ -367,5 +386,19 @@ mod tests {
         assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'));
         let back: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(back["n"], "</script><!--&");
+    }
+
+    /// A root call path whose function grows quadratically within the run is handed to the
+    /// page with its time and fit, so that the projected total follows it; the fit's exponent
+    /// is the synthetic profile's 2.
+    #[test]
+    fn fitted_roots_reach_the_page() {
+        let p = crate::html::synthetic::profile(20, 200);
+        let e = ext(&p, 10.0);
+        assert!(!e.root_fits.is_empty(), "no fitted root");
+        for r in &e.root_fits {
+            assert!(r.t > 0);
+            assert!((r.g.e - 2.0).abs() < 0.05, "exponent {}", r.g.e);
+        }
     }
 }
