@@ -47,6 +47,10 @@ pub struct ThreadData {
     pub(crate) stage: StageThread,
     /// Calls and stage invocations by size class (`sizes`).
     pub(crate) sizes: super::sizes::ThreadSizes,
+    /// Per-line figures of `#[profile(lines)]` functions (`lines`): made on the thread's first
+    /// line mark, so a thread that runs none holds one empty cell. Shared (`Arc`) because an
+    /// `async fn`'s activation holds its thread's while it moves.
+    pub(crate) lines: std::sync::OnceLock<std::sync::Arc<super::lines::ThreadLines>>,
 }
 
 // SAFETY: `owner` is only ever accessed by the thread the `ThreadData` belongs to (through the
@@ -77,6 +81,7 @@ impl ThreadData {
             owner: UnsafeCell::new(Owner::new(index)),
             stage: StageThread::new(),
             sizes: Default::default(),
+            lines: std::sync::OnceLock::new(),
         };
         td.add_root();
         td

@@ -33,6 +33,8 @@ pub(crate) struct Exited {
     pub stages: StageExited,
     /// Calls and stage invocations by size class.
     pub sizes: super::size_merge::SizeMerged,
+    /// Per line site and line, the summed line figures.
+    pub lines: super::lines::Totals,
     /// Allocation counts per function and stage.
     #[cfg(feature = "alloc")]
     pub alloc: AllocTotals,
@@ -51,6 +53,9 @@ impl Exited {
         e.self_ns = row.self_ns;
         e.stages = StageExited::of(&td.stage);
         e.sizes.add_thread(td);
+        if let Some(t) = td.lines.get() {
+            super::lines::add_thread(&mut e.lines, t);
+        }
         #[cfg(feature = "alloc")]
         e.alloc.add_thread(&td.alloc);
         e
@@ -65,6 +70,7 @@ impl Exited {
         self.merged.absorb(&o.merged);
         self.stages.absorb(&o.stages);
         self.sizes.absorb(&o.sizes);
+        super::lines::add_totals(&mut self.lines, &o.lines);
         #[cfg(feature = "alloc")]
         self.alloc.absorb(&o.alloc);
     }
