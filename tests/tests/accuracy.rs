@@ -158,8 +158,12 @@ fn attempt_once() -> Result<(), String> {
             parent.self_ns, child.self_ns
         ));
     }
-    // The child's compensated self time is near its bare cost (under 3x).
-    if child_per_call >= 3.0 * truth {
+    // The child's compensated self time is near its bare cost: under 3x, with 4 ns to spare.
+    // (The calibration is measured once per process and the probe's real cost moves with where
+    // its code and data land, so every attempt of one process shares its error: over 30
+    // processes on a 2-core VM a 2.5-4 ns child read 3.2 to 8.2 ns, and one CI process read 7.5
+    // in all three attempts. Uncompensated it read 40-65 ns.)
+    if child_per_call >= 3.0 * truth + 4.0 {
         return Err(format!(
             "child {child_per_call:.2} ns/call against {truth:.2} bare"
         ));
