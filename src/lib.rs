@@ -26,13 +26,18 @@ mod run;
 pub use config::{Config, Resolved, Settings, SortBy};
 pub use run::{Run, StartError, start, start_with};
 
-/// Everything recorded so far, over all threads (live, pooled and finished).
+/// Everything recorded so far, over all threads (live, pooled and finished), with how each
+/// sized function's and stage's time grows with its calls' size (`scaling`) fitted as at the
+/// end of a run. [`Profile::since`] gives what happened between two snapshots; it carries no
+/// fits, since a fit over all calls does not describe a part of them.
 ///
 /// Without the `enable` feature this is an empty profile.
 pub fn snapshot() -> Profile {
     #[cfg(feature = "enable")]
     {
-        pipelinescope_core::snapshot::collect(process_wall_ns())
+        let mut p = pipelinescope_core::snapshot::collect(process_wall_ns());
+        pipelinescope_report::scaling::within::annotate(&mut p);
+        p
     }
     #[cfg(not(feature = "enable"))]
     {

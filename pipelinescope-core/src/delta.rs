@@ -185,6 +185,14 @@ impl Profile {
     /// What this snapshot holds beyond `base`, an earlier snapshot of the same process.
     pub fn since(&self, base: &Profile) -> Profile {
         let mut out = self.clone();
+        // A fit over every call so far does not describe the calls since `base`: the
+        // difference's size classes are fitted again by whoever reads it (the run's end does).
+        for f in &mut out.functions {
+            f.scaling = None;
+        }
+        for s in &mut out.stages {
+            s.scaling = None;
+        }
 
         // Functions.
         let before: HashMap<FnKey<'_>, &FunctionStats> =

@@ -191,3 +191,39 @@ fn stage_invocations_land_in_the_class_of_their_records() {
         assert!(b.time_ns <= 1_000_000_000, "{b:?}");
     }
 }
+
+#[profile(size = input.len())]
+fn sz_fitted(input: &[u64]) -> u64 {
+    input.iter().fold(1u64, |a, &x| a.wrapping_mul(x | 1))
+}
+
+#[test]
+fn a_snapshot_carries_the_fit_and_a_difference_does_not() {
+    let data: Vec<u64> = (0..20_000).collect();
+    let mut sink = 0u64;
+    // Sizes 10 to 20,000: twelve classes over three decades, 20 calls in each.
+    for n in [10, 40, 160, 640, 2_560, 10_240, 20_000] {
+        for _ in 0..20 {
+            sink = sink.wrapping_add(sz_fitted(&data[..n]));
+        }
+    }
+    assert_ne!(sink, 1);
+    let before = pipelinescope::snapshot();
+    let f = function(&before, "sz_fitted");
+    assert_eq!(f.calls, 140);
+    let s = f
+        .scaling
+        .as_ref()
+        .unwrap_or_else(|| panic!("a snapshot fits the size classes: {:?}", f.sizes));
+    assert_eq!((s.points, s.calls), (7, 140), "{s:?}");
+    assert!(s.exponent_low <= s.exponent_high, "{s:?}");
+    for n in [10, 20_000] {
+        sink = sink.wrapping_add(sz_fitted(&data[..n]));
+    }
+    assert_ne!(sink, 1);
+    let d = pipelinescope::snapshot().since(&before);
+    let f = function(&d, "sz_fitted");
+    assert_eq!(f.calls, 2);
+    assert_eq!(f.sizes.iter().map(|b| b.calls).sum::<u64>(), 2);
+    assert!(f.scaling.is_none(), "{:?}", f.scaling);
+}
