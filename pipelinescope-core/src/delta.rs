@@ -241,17 +241,36 @@ impl Profile {
             .map(|(p, n)| (p.as_slice(), n))
             .collect();
         let cur_paths = paths(self);
-        for (n, path) in out.call_tree.nodes.iter_mut().zip(&cur_paths) {
+        // Self times from the signed sums where both snapshots have them: a path whose
+        // compensated self time was below zero at `base` shows zero there, and subtracting that
+        // zero would leave the difference short by what the clamp hid.
+        let cur_signed = self.unclamped_self.of(&self.call_tree.nodes);
+        let base_signed = base.unclamped_self.of(&base.call_tree.nodes);
+        let mut signed_out = cur_signed.map(<[i64]>::to_vec);
+        for (i, (n, path)) in out.call_tree.nodes.iter_mut().zip(&cur_paths).enumerate() {
             if n.parent.is_none() {
                 continue;
             }
             if let Some(b) = before_nodes.get(path.as_slice()) {
                 n.calls = n.calls.saturating_sub(b.calls);
                 n.cumulative_ns = n.cumulative_ns.saturating_sub(b.cumulative_ns);
-                n.self_ns = n.self_ns.saturating_sub(b.self_ns);
+                let signed = cur_signed
+                    .zip(base_signed)
+                    .and_then(|(c, bs)| Some(c.get(i)?.saturating_sub(*bs.get(b.id as usize)?)));
+                n.self_ns = match signed {
+                    Some(d) => d.max(0) as u64,
+                    None => n.self_ns.saturating_sub(b.self_ns),
+                };
+                if let (Some(out), Some(d)) = (&mut signed_out, signed) {
+                    out[i] = d;
+                }
                 n.panics = n.panics.saturating_sub(b.panics);
             }
         }
+        out.unclamped_self = match (signed_out, base_signed) {
+            (Some(v), Some(_)) => UnclampedSelf(v),
+            _ => UnclampedSelf::default(),
+        };
 
         settle_paths(&mut out);
 

@@ -70,19 +70,19 @@ fn a_difference_of_snapshots_is_held_to_the_active_time_between_them() {
     assert_eq!(sink.records_out, 100);
 }
 
-/// A parent charged 15 us of self time before the base and less than none since (its
-/// callee was charged more than the parent measured): the run's figures still have the
-/// callee inside the parent, and the parent's times are the sums over its path.
-#[test]
-fn a_difference_keeps_callees_inside_their_callers() {
-    let f = |name: &str, calls: u64, self_ns: u64, cum: u64| FunctionStats {
+fn func(name: &str, calls: u64, self_ns: u64, cum: u64) -> FunctionStats {
+    FunctionStats {
         name: name.into(),
         calls,
         self_ns,
         cumulative_ns: cum,
         ..FunctionStats::default()
-    };
-    let tree = |calls: u64, parent: (u64, u64), child: u64| CallTree {
+    }
+}
+
+/// The root, `parent` (function 0) and its callee `child` (function 1), on one path each.
+fn tree(calls: u64, parent: (u64, u64), child: u64) -> CallTree {
+    CallTree {
         nodes: vec![
             CallNode {
                 children: vec![1],
@@ -109,9 +109,19 @@ fn a_difference_keeps_callees_inside_their_callers() {
                 panics: 0,
             },
         ],
-    };
+    }
+}
+
+/// A parent charged 15 us of self time before the base and less than none since (its
+/// callee was charged more than the parent measured): the run's figures still have the
+/// callee inside the parent, and the parent's times are the sums over its path.
+#[test]
+fn a_difference_keeps_callees_inside_their_callers() {
     let base = Profile {
-        functions: vec![f("parent", 1, 15_000, 16_000), f("child", 1, 1_000, 1_000)],
+        functions: vec![
+            func("parent", 1, 15_000, 16_000),
+            func("child", 1, 1_000, 1_000),
+        ],
         call_tree: tree(1, (15_000, 16_000), 1_000),
         ..Profile::default()
     };
@@ -119,7 +129,10 @@ fn a_difference_keeps_callees_inside_their_callers() {
     // while the child grew: the raw difference would give the parent 2,000 ns of
     // inclusive time around a child of 5,000.
     let now = Profile {
-        functions: vec![f("parent", 2, 12_000, 18_000), f("child", 2, 6_000, 6_000)],
+        functions: vec![
+            func("parent", 2, 12_000, 18_000),
+            func("child", 2, 6_000, 6_000),
+        ],
         call_tree: tree(2, (12_000, 18_000), 6_000),
         ..Profile::default()
     };
@@ -132,4 +145,37 @@ fn a_difference_keeps_callees_inside_their_callers() {
     assert!(child.cumulative_ns <= parent.cumulative_ns);
     let n = &d.call_tree.nodes;
     assert_eq!(n[1].cumulative_ns, n[1].self_ns + n[2].cumulative_ns);
+}
+
+/// The same parent's compensated self time summed to -4,000 ns at the base (shown as 0) and to
+/// +3,000 ns now: 7,000 ns of self time came between them, not the 3,000 the clamped figures
+/// give. Without the signed sums (a profile read from a file) the clamped figures are used.
+#[test]
+fn a_difference_subtracts_the_signed_self_times() {
+    let base = Profile {
+        functions: vec![func("parent", 1, 0, 1_000), func("child", 1, 1_000, 1_000)],
+        call_tree: tree(1, (0, 1_000), 1_000),
+        unclamped_self: UnclampedSelf(vec![0, -4_000, 1_000]),
+        ..Profile::default()
+    };
+    let now = Profile {
+        functions: vec![
+            func("parent", 2, 3_000, 9_000),
+            func("child", 2, 6_000, 6_000),
+        ],
+        call_tree: tree(2, (3_000, 9_000), 6_000),
+        unclamped_self: UnclampedSelf(vec![0, 3_000, 6_000]),
+        ..Profile::default()
+    };
+    let d = now.since(&base);
+    assert_eq!(d.functions[0].self_ns, 7_000);
+    assert_eq!(d.functions[1].self_ns, 5_000);
+    assert_eq!(d.functions[0].cumulative_ns, 12_000);
+    assert_eq!(d.unclamped_self.0, vec![0, 7_000, 5_000]);
+
+    let mut read_back = now.clone();
+    read_back.unclamped_self = UnclampedSelf::default();
+    let d = read_back.since(&base);
+    assert_eq!(d.functions[0].self_ns, 3_000);
+    assert!(d.unclamped_self.0.is_empty());
 }

@@ -448,6 +448,8 @@ pub fn merge(inputs: &[(String, Profile)]) -> Profile {
         sources,
         // Line tables are per run (their source may differ between runs): not merged.
         lines: Vec::new(),
+        // Signed sums belong to one process's snapshots.
+        unclamped_self: Default::default(),
     };
     // The size classes of every input together: fitted again, over all of them.
     crate::scaling::within::annotate(&mut merged);

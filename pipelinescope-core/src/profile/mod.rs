@@ -57,6 +57,33 @@ pub struct Profile {
     /// Per-line figures of the functions annotated `#[profile(lines)]` (schema 2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<FunctionLines>,
+    /// Each call path's self time before the clamp at zero, for [`Profile::since`]. Only a
+    /// snapshot taken in this process has it; never serialized.
+    #[serde(skip)]
+    #[doc(hidden)]
+    pub unclamped_self: UnclampedSelf,
+}
+
+/// The signed self times of a snapshot's call paths, in nanoseconds, in
+/// [`CallTree::nodes`] order. Taking the probe's cost off can bring a path's summed self time
+/// below zero, and the snapshot shows zero there; the difference of two snapshots subtracts
+/// these sums instead, so that it does not depend on what the earlier one clamped. Not part of
+/// the profile's value: any two compare equal.
+#[doc(hidden)]
+#[derive(Debug, Clone, Default)]
+pub struct UnclampedSelf(pub Vec<i64>);
+
+impl PartialEq for UnclampedSelf {
+    fn eq(&self, _: &UnclampedSelf) -> bool {
+        true
+    }
+}
+
+impl UnclampedSelf {
+    /// The sums, when they still describe `nodes` (same count: nothing was spliced out since).
+    pub(crate) fn of<'a>(&'a self, nodes: &[CallNode]) -> Option<&'a [i64]> {
+        (self.0.len() == nodes.len() && !nodes.is_empty()).then_some(self.0.as_slice())
+    }
 }
 
 /// One input of a merged profile: where it came from and its own metadata.
@@ -115,6 +142,8 @@ impl Profile {
         if !removed.iter().any(|&r| r) {
             return;
         }
+        // The paths are rebuilt: the signed sums no longer match them.
+        self.unclamped_self = UnclampedSelf::default();
         let mut new_fn: Vec<Option<u32>> = Vec::with_capacity(removed.len());
         let mut kept = Vec::new();
         for (f, &r) in std::mem::take(&mut self.functions)

@@ -113,6 +113,7 @@ pub fn collect(wall_ns: u64) -> Profile {
 
     // Call tree: drop nodes whose site has no function row (e.g. never finished a call).
     let mut nodes = Vec::with_capacity(merged.len());
+    let mut unclamped = Vec::with_capacity(merged.len());
     let mut remap: Vec<Option<u32>> = vec![None; merged.len()];
     for (i, m) in merged.iter().enumerate() {
         let function = if i == 0 {
@@ -147,6 +148,7 @@ pub fn collect(wall_ns: u64) -> Profile {
             self_ns: (m.self_ticks.max(0.0) * scale) as u64,
             panics: m.panics,
         });
+        unclamped.push((m.self_ticks * scale) as i64);
     }
     // The root's figures: the sum over root calls.
     let (root_calls, root_cum) = nodes
@@ -193,6 +195,7 @@ pub fn collect(wall_ns: u64) -> Profile {
         stages,
         pipeline_edges,
         lines: lines::collect(),
+        unclamped_self: UnclampedSelf(unclamped),
         ..Profile::default()
     };
     lines::bound(&mut profile);

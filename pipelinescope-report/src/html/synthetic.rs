@@ -270,6 +270,7 @@ pub fn profile(functions: usize, nodes: usize) -> Profile {
         },
         functions: fstats,
         call_tree: CallTree { nodes: tree },
+        unclamped_self: Default::default(),
         sources: Vec::new(),
         lines: Vec::new(),
         threads: vec![
