@@ -16,10 +16,13 @@
 #   scripts/annotated-crates.sh --setup smallvec   # only prepare the two copies (compile-time.sh)
 #
 # Environment: WORK (scratch folder, default /tmp/pipelinescope-annotated), FACADE (the checkout
-# whose facade the annotated copies depend on, default this one: another checkout of an earlier
-# commit compares versions), CORE_OPT (if set,
-# e.g. 3: adds `[profile.<test profile>.package.pipelinescope-core] opt-level = $CORE_OPT` to the
-# annotated copy, the setting the README recommends for debug builds).
+# whose crates the annotated copies depend on, default this one: another checkout of an earlier
+# commit compares versions), THROUGH (`probe`, the default: the copies depend on
+# pipelinescope-probe under the name `pipelinescope`, as the README tells library authors to;
+# `facade`: on the pipelinescope crate itself, for checkouts older than the probe crate),
+# ENABLE (1, the default, turns the `enable` feature on; 0 leaves the attributes inert), CORE_OPT
+# (if set, e.g. 3: adds `[profile.<test profile>.package.pipelinescope-core] opt-level = $CORE_OPT`
+# to the annotated copy, the setting the README recommends for debug builds).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 facade="${FACADE:-$repo}"
@@ -80,7 +83,15 @@ prepare() {
     chmod -R u+w "$plain" "$annotated"
     "$annotate" "$annotated/src" > "$work/$c-annotate.log"
     {
-        printf '\n[dependencies.pipelinescope]\npath = "%s"\nfeatures = ["enable"]\n' "$facade"
+        printf '\n[dependencies.pipelinescope]\n'
+        if [[ "${THROUGH:-probe}" == "probe" ]]; then
+            printf 'package = "pipelinescope-probe"\npath = "%s/pipelinescope-probe"\n' "$facade"
+        else
+            printf 'path = "%s"\n' "$facade"
+        fi
+        if [[ "${ENABLE:-1}" == "1" ]]; then
+            printf 'features = ["enable"]\n'
+        fi
         if [[ -n "${CORE_OPT:-}" ]]; then
             printf '\n[profile.dev.package.pipelinescope-core]\nopt-level = %s\n' "$CORE_OPT"
         fi

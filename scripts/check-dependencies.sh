@@ -23,3 +23,21 @@ if [ -n "$found" ]; then
     exit 1
 fi
 echo "dependencies of a profiled program: $(printf '%s\n' "$tree" | awk '{print $1}' | sort -u | wc -l) crates, none of: ${denied//|/, }"
+
+# What a library annotated through pipelinescope-probe loads. Without `enable`: the macros alone,
+# so that a library's users who never profile pay nothing but the attribute. With it: the
+# recorder's graph, never the run machinery (reports, configuration, the live endpoint).
+direct=$(cargo tree -p pipelinescope-probe -e normal --depth 1 --prefix none --format '{p}' |
+    awk 'NR > 1 {print $1}' | sort -u)
+if [ "$direct" != "pipelinescope-macros" ]; then
+    echo "error: pipelinescope-probe without enable loads more than the macros: $direct"
+    exit 1
+fi
+probe=$(cargo tree -p pipelinescope-probe --features enable -e normal --prefix none --format '{p}' |
+    awk '{print $1}' | sort -u)
+run_only=$(printf '%s\n' "$probe" | grep -xE 'pipelinescope|pipelinescope-report|askama|toml|globset|httparse|sval_json' || true)
+if [ -n "$run_only" ]; then
+    echo "error: pipelinescope-probe with enable loads the run machinery: $run_only"
+    exit 1
+fi
+echo "dependencies of a library annotated through pipelinescope-probe: the macros alone; with enable, $(printf '%s\n' "$probe" | wc -l) crates, none of the run machinery"

@@ -117,15 +117,4 @@ pub fn set_sampled_timing(on: bool) {
 /// What the macros expand to. Not part of the public API: names and signatures here may change
 /// in any release.
 #[doc(hidden)]
-pub mod __private {
-    pub use pipelinescope_core::profile::StageKind;
-    pub use pipelinescope_core::site::{Site, SiteKind};
-    pub use pipelinescope_core::stage::{
-        Records, StageCall, StageInput, StageIter, StageLink, StageSite, call as stage_call,
-    };
-    pub use pipelinescope_core::{
-        AsyncLines, Guard, Instrumented, LineSite, Lines, OutlinedGuard, SizedGuard, enter,
-        enter_closure, enter_lines, enter_lines_async, enter_outlined, enter_sized,
-        instrument_future, lines_await, size_of_call,
-    };
-}
+pub use pipelinescope_core::__private;

@@ -89,6 +89,23 @@ pub mod alloc {
     pub use crate::util::quiet::untracked;
 }
 
+/// What the macros expand to, re-exported as `__private` by the `pipelinescope` facade and by
+/// `pipelinescope-probe`: one list, so that a library annotated through either crate expands to
+/// the same probes. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::probe::function::{Guard, OutlinedGuard, enter, enter_outlined};
+    pub use crate::probe::future::{Instrumented, instrument_future};
+    pub use crate::probe::lines::{LineSite, Lines, enter_closure, enter_lines};
+    pub use crate::probe::lines_async::{AsyncLines, enter_lines_async, lines_await};
+    pub use crate::probe::size::{SizedGuard, enter_sized, size_of_call};
+    pub use crate::probe::stage::{
+        Records, StageCall, StageInput, StageIter, StageLink, call as stage_call,
+    };
+    pub use crate::profile::StageKind;
+    pub use crate::site::{Site, SiteKind, StageSite};
+}
+
 /// What one timed instrumented call costs on this machine (enter plus exit of an empty
 /// function, nanoseconds), measured once per process: see [`calibration`] for its parts.
 pub fn measure_probe_overhead() -> f64 {
