@@ -1,43 +1,17 @@
 //! Runs the built `pipelinescope` binary on synthetic profiles and bad input.
 
+mod support {
+    pub mod command;
+}
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
+
+use support::command::{bin, run, scratch};
 
 use pipelinescope_core::profile::{
     CallNode, CallTree, FunctionStats, Histogram, Percentiles, Profile, RunMeta, StageStats,
 };
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pipelinescope"))
-}
-
-/// A fresh scratch directory per test.
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "pipelinescope-cli-{name}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
 
 /// Deterministic per-call times around `mean` (spread ±20%).
 fn samples(mean: u64, n: usize) -> Vec<u64> {

@@ -24,12 +24,14 @@
 //! runs, and exit code 2 with "cannot connect" once it has ended.
 
 mod support {
+    pub mod command;
     pub mod live_server;
 }
 
 use std::fs;
 
-use support::live_server::{Server, bin, closed_port, run, scratch, snapshots};
+use support::command::{bin, run, scratch};
+use support::live_server::{Server, closed_port, snapshots};
 
 fn row<'a>(out: &'a str, start: &str) -> &'a str {
     out.lines()

@@ -367,6 +367,18 @@ fn mentions_impl(tokens: TokenStream) -> bool {
     })
 }
 
+/// The statements of the function `out` holds, each printed as tokens (for tests of the
+/// expansion).
+#[cfg(test)]
+pub(crate) fn body_stmts(out: TokenStream) -> Vec<String> {
+    let f: syn::ItemFn = syn::parse2(out).expect("the expansion is a function");
+    f.block
+        .stmts
+        .iter()
+        .map(|s| quote!(#s).to_string())
+        .collect()
+}
+
 #[cfg(test)]
 #[path = "expand_tests.rs"]
 mod tests;

@@ -159,13 +159,7 @@ fn enabled_sync_wraps_the_body_with_a_guard() {
         ),
         true,
     );
-    let f: syn::ItemFn = syn::parse2(out).unwrap();
-    let stmts: Vec<String> = f
-        .block
-        .stmts
-        .iter()
-        .map(|s| quote!(#s).to_string())
-        .collect();
+    let stmts = crate::expand::body_stmts(out);
     assert_eq!(stmts.len(), 4);
     assert!(stmts[0].starts_with("static __PIPELINESCOPE_SITE"));
     assert!(stmts[0].contains("\"work\""));

@@ -85,13 +85,7 @@ mod tests {
             },
             true,
         );
-        let f: syn::ItemFn = syn::parse2(out).unwrap();
-        let stmts: Vec<String> = f
-            .block
-            .stmts
-            .iter()
-            .map(|s| quote!(#s).to_string())
-            .collect();
+        let stmts = crate::expand::body_stmts(out);
         assert_eq!(stmts.len(), 3, "{stmts:?}");
         assert!(stmts[0].contains("\"g\""));
         assert!(

@@ -440,21 +440,12 @@ mod tests {
 
     #[test]
     fn follows_the_within_run_fit_where_sizes_allow() {
-        use pipelinescope_core::profile::{SizeBucket, class_bounds, size_class};
+        use pipelinescope_core::profile::SizeBucket;
         // `sort` called 4 times at each of 10, 100, 1000, 10000: n² ns per call.
         let mut p = rooted("sort", 16, 0);
         let sizes: Vec<SizeBucket> = [10u64, 100, 1_000, 10_000]
             .iter()
-            .map(|&n| {
-                let (min_size, max_size) = class_bounds(size_class(n));
-                SizeBucket {
-                    min_size,
-                    max_size,
-                    calls: 4,
-                    size_sum: 4 * n,
-                    time_ns: 4 * n * n,
-                }
-            })
+            .map(|&n| SizeBucket::of_calls(n, 4, 4 * n * n))
             .collect();
         let total: u64 = sizes.iter().map(|b| b.time_ns).sum();
         p.functions[0].sizes = sizes;

@@ -3,11 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of it
 
-use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -16,30 +13,6 @@ use std::time::{Duration, Instant};
 use pipelinescope_core::profile::{
     FunctionStats, Histogram, Percentiles, Profile, ResourceSample, Resources, RunMeta, StageStats,
 };
-
-pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pipelinescope"))
-}
-
-pub fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
-
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("pipelinescope-live-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// A function whose calls took the given `(ns, count)` times.
 pub fn function(name: &str, self_ns: u64, times: &[(u64, u64)]) -> FunctionStats {

@@ -171,22 +171,13 @@ fn svg(pts: &[(f64, f64)], s: &SizeScaling) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use pipelinescope_core::profile::{FunctionStats, class_bounds, size_class};
+    use pipelinescope_core::profile::FunctionStats;
 
     #[test]
     fn one_plot_per_fit_with_its_points_and_line() {
         let sizes: Vec<SizeBucket> = [10u64, 100, 1_000, 10_000]
             .iter()
-            .map(|&n| {
-                let (min_size, max_size) = class_bounds(size_class(n));
-                SizeBucket {
-                    min_size,
-                    max_size,
-                    calls: 5,
-                    size_sum: 5 * n,
-                    time_ns: 5 * n * n,
-                }
-            })
+            .map(|&n| SizeBucket::of_calls(n, 5, 5 * n * n))
             .collect();
         let mut p = Profile::default();
         p.functions.push(FunctionStats {

@@ -3,7 +3,7 @@
 use pipelinescope_core::profile::{
     AllocationStats, AttributedResources, CallNode, CallTree, FunctionKind, FunctionStats, GpuInfo,
     Histogram, Percentiles, PipelineEdge, Profile, ResourceSample, Resources, RunMeta, RunSummary,
-    SizeBucket, StageKind, StageStats, ThreadStats, class_bounds, size_class,
+    SizeBucket, StageKind, StageStats, ThreadStats,
 };
 
 /// Small fast generator (SplitMix64): the same seed always gives the same profile.
@@ -319,14 +319,8 @@ fn sized_classes(calls: u64, total_ns: u64, power: i32) -> Vec<SizeBucket> {
     sizes
         .iter()
         .map(|&n| {
-            let (min_size, max_size) = class_bounds(size_class(n));
-            SizeBucket {
-                min_size,
-                max_size,
-                calls: per,
-                size_sum: per * n,
-                time_ns: (total_ns as f64 * (n as f64).powi(power) / weight).max(1.0) as u64,
-            }
+            let time = (total_ns as f64 * (n as f64).powi(power) / weight).max(1.0);
+            SizeBucket::of_calls(n, per, time as u64)
         })
         .collect()
 }
