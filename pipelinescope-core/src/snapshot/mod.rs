@@ -148,7 +148,7 @@ pub fn collect(wall_ns: u64) -> Profile {
             self_ns: (m.self_ticks.max(0.0) * scale) as u64,
             panics: m.panics,
         });
-        unclamped.push((m.self_ticks * scale) as i64);
+        unclamped.push((m.signed_self_ticks * scale) as i64);
     }
     // The root's figures: the sum over root calls.
     let (root_calls, root_cum) = nodes

@@ -89,6 +89,8 @@ pub(crate) struct MergedNode {
     pub calls: u64,
     pub cum_ticks: f64,
     pub self_ticks: f64,
+    /// `self_ticks` before each thread's clamp at zero (see `Profile::unclamped_self`).
+    pub signed_self_ticks: f64,
     pub panics: u64,
 }
 
@@ -101,6 +103,8 @@ struct NodeEstimate {
     pending: u64,
     cum: f64,
     self_: f64,
+    /// `self_` before the clamp at zero.
+    signed_self: f64,
     raw_cum: f64,
     raw_self: f64,
 }
@@ -159,6 +163,7 @@ impl Merged {
             m.calls += n.calls;
             m.cum_ticks += n.cum_ticks;
             m.self_ticks += n.self_ticks;
+            m.signed_self_ticks += n.signed_self_ticks;
             m.panics += n.panics;
         }
         for (&site, a) in &o.accs {
@@ -200,6 +205,7 @@ impl Merged {
             m.calls += e.calls;
             m.cum_ticks += e.cum;
             m.self_ticks += e.self_;
+            m.signed_self_ticks += e.signed_self;
             m.panics += panics;
             let a = self.accs.entry(site).or_insert_with(SiteAcc::new);
             a.calls += e.calls;
@@ -274,6 +280,7 @@ fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
             pending: calls.saturating_sub(weight),
             cum,
             self_,
+            signed_self: self_,
             // The probe cost taken off the timed calls, added back (an untimed call holds the
             // path's compensated mean), so the raw figures add up across snapshots too.
             raw_cum: cum + ticks(s.probe_cum_fp.load(Relaxed)),
@@ -289,6 +296,7 @@ fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
     // self time holds its inner activations, which its callees' times hold too.
     let mut children = vec![0f64; n];
     for i in (1..n).rev() {
+        est[i].signed_self = est[i].self_;
         est[i].self_ = est[i].self_.max(0.0);
         est[i].cum = if recursive[i] {
             est[i].cum.max(est[i].self_)
