@@ -10,8 +10,12 @@
 # INSTRUCTIONS=1 also counts the instructions rustc executes for each crate once (the figure does
 # not depend on load: the README's figures are these).
 #
+# The annotated copy depends on pipelinescope-probe with `enable` on; THROUGH=facade and ENABLE=0
+# (see annotated-crates.sh) measure the facade and the inert attributes instead.
+#
 #   scripts/compile-time.sh            # smallvec, 7 alternations
 #   REPS=11 scripts/compile-time.sh semver
+#   ENABLE=0 INSTRUCTIONS=1 scripts/compile-time.sh
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 crate="${1:-smallvec}"
