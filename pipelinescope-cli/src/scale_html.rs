@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use pipelinescope_report::console::fmt_ns;
+use pipelinescope_report::console::{fmt_ns, fmt_size};
 use pipelinescope_report::scaling::{Model, Outcome, Scaled, ScalingReport};
 
 use crate::comparison::escape;
@@ -219,7 +219,7 @@ pub fn plot(o: &Outcome, predict: Option<u64>) -> String {
             W - RIGHT,
             LEFT - 4.0,
             y + 4.0,
-            escape(&fmt_value(10f64.powi(d)))
+            escape(&fmt_ns(10f64.powi(d)))
         );
     }
     let _ = write!(
@@ -250,7 +250,7 @@ pub fn plot(o: &Outcome, predict: Option<u64>) -> String {
             "<circle class=\"pt\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\"><title>n = {n}: {}</title></circle>",
             sx(n),
             sy(v),
-            escape(&fmt_value(v))
+            escape(&fmt_ns(v))
         );
     }
     if let Some(p) = prediction {
@@ -263,9 +263,9 @@ pub fn plot(o: &Outcome, predict: Option<u64>) -> String {
             sy(p.high),
             sy(p.value),
             p.size,
-            escape(&fmt_value(p.value)),
-            escape(&fmt_value(p.low)),
-            escape(&fmt_value(p.high))
+            escape(&fmt_ns(p.value)),
+            escape(&fmt_ns(p.low)),
+            escape(&fmt_ns(p.high))
         );
     }
     g.push_str("</svg>");
@@ -287,21 +287,6 @@ fn log_range(v: &[f64]) -> (f64, f64) {
     let mid = (lo + hi) / 2.0;
     let half = ((hi - lo) / 2.0).max(0.25) + 0.1;
     (mid - half, mid + half)
-}
-
-/// `1k`, `10M`: sizes at decades.
-fn fmt_size(n: f64) -> String {
-    for (unit, suffix) in [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")] {
-        if n >= unit {
-            return format!("{}{suffix}", n / unit);
-        }
-    }
-    format!("{n}")
-}
-
-/// Times in ns units are shown as durations.
-fn fmt_value(v: f64) -> String {
-    fmt_ns(v)
 }
 
 #[cfg(test)]

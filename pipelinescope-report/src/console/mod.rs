@@ -86,6 +86,17 @@ pub fn fmt_ns(ns: f64) -> String {
     }
 }
 
+/// Formats a size (a count of records, an input's length) at a plot's decade marks: `100`,
+/// `1k`, `10M`.
+pub fn fmt_size(n: f64) -> String {
+    for (unit, suffix) in [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")] {
+        if n >= unit {
+            return format!("{}{suffix}", n / unit);
+        }
+    }
+    format!("{n}")
+}
+
 /// Formats a byte count with a binary unit.
 pub fn fmt_bytes(bytes: f64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];

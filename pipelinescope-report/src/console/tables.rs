@@ -5,7 +5,7 @@ use super::{
     sorted_functions,
 };
 use crate::scaling::within::exponent_label;
-use pipelinescope_core::profile::{Profile, StageStats};
+use pipelinescope_core::profile::{Profile, SizeScaling, StageStats};
 
 /// A table of cells rendered with per-column alignment.
 pub(super) struct Table {
@@ -150,12 +150,7 @@ pub fn functions_table(profile: &Profile, opts: &TableOptions) -> String {
         });
         return out;
     }
-    let growth: Vec<String> = rows
-        .iter()
-        .take(shown)
-        .map(|f| f.scaling.as_ref().map_or_else(String::new, exponent_label))
-        .collect();
-    add_growth_column(&mut table, growth, 7);
+    add_growth_column(&mut table, rows.iter().map(|f| f.scaling.as_ref()), 7);
     table.render(opts.color, &mut out);
     if shown < total {
         out.push_str(&format!(
@@ -243,12 +238,7 @@ pub fn stages_table(profile: &Profile, opts: &TableOptions) -> String {
             if s.is_bottleneck { Some(RED) } else { None },
         ));
     }
-    let growth: Vec<String> = rows
-        .iter()
-        .take(shown)
-        .map(|s| s.scaling.as_ref().map_or_else(String::new, exponent_label))
-        .collect();
-    add_growth_column(&mut table, growth, 10);
+    add_growth_column(&mut table, rows.iter().map(|s| s.scaling.as_ref()), 10);
     table.render(opts.color, &mut out);
     if shown < total {
         out.push_str(&format!("… {} more stages not shown\n", total - shown));
@@ -259,7 +249,16 @@ pub fn stages_table(profile: &Profile, opts: &TableOptions) -> String {
 /// Inserts the `growth` column (how time per call grows with the call's size, fitted within
 /// the run: `n^1.98±0.05`) at `at`, where at least one row has a fit; the tables of runs
 /// without sizes stay as they were.
-fn add_growth_column(table: &mut Table, cells: Vec<String>, at: usize) {
+fn add_growth_column<'a>(
+    table: &mut Table,
+    fits: impl Iterator<Item = Option<&'a SizeScaling>>,
+    at: usize,
+) {
+    // One cell per row shown (the table holds the rows shown only).
+    let cells: Vec<String> = fits
+        .take(table.rows.len())
+        .map(|f| f.map_or_else(String::new, exponent_label))
+        .collect();
     if cells.iter().all(String::is_empty) {
         return;
     }

@@ -72,15 +72,6 @@ fn decades(lo: f64, hi: f64) -> (f64, f64) {
     if b > a { (a, b) } else { (a, a + 1.0) }
 }
 
-fn size_label(d: f64) -> String {
-    match d as i32 {
-        i32::MIN..=2 => format!("{}", 10f64.powf(d)),
-        3..=5 => format!("{}k", 10f64.powf(d - 3.0)),
-        6..=8 => format!("{}M", 10f64.powf(d - 6.0)),
-        _ => format!("1e{d}"),
-    }
-}
-
 fn svg(pts: &[(f64, f64)], s: &SizeScaling) -> String {
     let fit_at = |n: f64| s.coefficient * n.powf(s.exponent);
     let (xmin, xmax) = (s.min_size, s.max_size);
@@ -120,7 +111,7 @@ fn svg(pts: &[(f64, f64)], s: &SizeScaling) -> String {
              text-anchor=\"middle\" fill=\"currentColor\">{}</text>",
             TOP + ph,
             TOP + ph + 13.0,
-            size_label(d)
+            crate::console::fmt_size(10f64.powf(d))
         );
         d += 1.0;
     }
