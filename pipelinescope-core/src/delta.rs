@@ -244,9 +244,11 @@ impl Profile {
         // Self times from the signed sums where both snapshots have them: a path whose
         // compensated self time was below zero at `base` shows zero there, and subtracting that
         // zero would leave the difference short by what the clamp hid.
-        let cur_signed = self.unclamped_self.of(&self.call_tree.nodes);
-        let base_signed = base.unclamped_self.of(&base.call_tree.nodes);
-        let mut signed_out = cur_signed.map(<[i64]>::to_vec);
+        let signed_sums = self
+            .unclamped_self
+            .of(&self.call_tree.nodes)
+            .zip(base.unclamped_self.of(&base.call_tree.nodes));
+        let mut signed_out = signed_sums.map(|(c, _)| c.to_vec());
         for (i, (n, path)) in out.call_tree.nodes.iter_mut().zip(&cur_paths).enumerate() {
             if n.parent.is_none() {
                 continue;
@@ -254,8 +256,7 @@ impl Profile {
             if let Some(b) = before_nodes.get(path.as_slice()) {
                 n.calls = n.calls.saturating_sub(b.calls);
                 n.cumulative_ns = n.cumulative_ns.saturating_sub(b.cumulative_ns);
-                let signed = cur_signed
-                    .zip(base_signed)
+                let signed = signed_sums
                     .and_then(|(c, bs)| Some(c.get(i)?.saturating_sub(*bs.get(b.id as usize)?)));
                 n.self_ns = match signed {
                     Some(d) => d.max(0) as u64,
@@ -267,10 +268,7 @@ impl Profile {
                 n.panics = n.panics.saturating_sub(b.panics);
             }
         }
-        out.unclamped_self = match (signed_out, base_signed) {
-            (Some(v), Some(_)) => UnclampedSelf(v),
-            _ => UnclampedSelf::default(),
-        };
+        out.unclamped_self = UnclampedSelf(signed_out.unwrap_or_default());
 
         settle_paths(&mut out);
 
