@@ -11,8 +11,18 @@ use std::time::{Duration, Instant};
 /// They take turns.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Takes the turn, after the process's one-time measurement of what timing a stage costs has
+/// run: it runs on the thread of the first stage made, and a test that reads its thread's CPU
+/// time would otherwise count it (70 ms in a debug build) against its stages.
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    let turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert_eq!(warm_up(0..3).count(), 3);
+    turn
+}
+
+#[stage("warm_up")]
+fn warm_up(input: std::ops::Range<u32>) -> impl Iterator<Item = u32> {
+    input
 }
 
 #[stage("sum_gen")]
@@ -137,13 +147,16 @@ fn slow_consumer_shows_as_downstream_wait() {
         s.downstream_wait_ns,
         s.own_ns
     );
+    // None of the consumer's 100 us reaches the stage's own time. Judged per record, at the
+    // median: a loaded machine may preempt a handful of the 201 `next` calls for milliseconds,
+    // which moves the sum but not the typical record.
     assert!(
-        s.own_ns * 100 < s.downstream_wait_ns,
-        "own {} wait {}",
+        s.own_per_record.p50_ns * 100 < 100_000,
+        "own {} wait {} per record {:?}",
         s.own_ns,
-        s.downstream_wait_ns
+        s.downstream_wait_ns,
+        s.own_per_record
     );
-    assert!(s.own_per_record.p99_ns < 50_000, "{:?}", s.own_per_record);
 }
 
 #[stage("plain_upstream_consumer")]
