@@ -266,16 +266,20 @@ impl ThreadData {
         let e = unsafe { owner.entries.get_unchecked_mut(site as usize) };
         // SAFETY: slot pointers stay valid as long as `self`.
         let slot = unsafe { &*e.slot };
-        if slot.recursive.load(Relaxed) {
-            bump32(&slot.active, 1);
-        }
+        // A recursive path is never sampled (its countdown stays 0 from the moment recursion
+        // is found), so a call that counts down is not recursive, and the untimed path does not
+        // touch the slot's cache line on the way in: it reaches the entry and no further.
         let timed = match force {
-            Some(t) => t,
             None if e.countdown > 1 => {
                 e.countdown -= 1;
                 false
             }
-            None => true,
+            force => {
+                if slot.recursive.load(Relaxed) {
+                    bump32(&slot.active, 1);
+                }
+                force.unwrap_or(true)
+            }
         };
         let node = e.node;
         let prev_site = e.parent_site;
