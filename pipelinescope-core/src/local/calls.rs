@@ -232,9 +232,6 @@ impl ThreadData {
                     // The one activation open now (a node that never recursed has one).
                     slot.active.store(1, Relaxed);
                 }
-                if a != parent {
-                    slot.mutual.store(true, Relaxed);
-                }
                 n.countdown = 0;
                 owner.nodes[parent as usize].children.push((site, a));
                 return a;

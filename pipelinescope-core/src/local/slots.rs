@@ -38,9 +38,6 @@ pub(crate) struct NodeSlot {
     pub est_self_fp: AtomicU64,
     /// The function recursed through this node: every call timed, activations counted.
     pub recursive: AtomicBool,
-    /// The recursion went through other functions (`a -> b -> a`), not only straight back into
-    /// this one: the callees' times then hold inner activations too (see `threads::merge`).
-    pub mutual: AtomicBool,
     /// Open activations of a recursive node (recursion folds into the same node, and only the
     /// outermost activation counts to cumulative time).
     pub active: AtomicU32,

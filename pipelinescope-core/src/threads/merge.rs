@@ -266,7 +266,7 @@ impl Merged {
 fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
     let mut est = vec![NodeEstimate::default(); n];
     let mut parent = vec![0usize; n];
-    let mut mutual = vec![false; n];
+    let mut recursive = vec![false; n];
     for i in 1..n {
         let Some(s) = td.nodes.get(i) else { break };
         let calls = s.calls.load(Relaxed);
@@ -287,20 +287,18 @@ fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
             raw_self: self_ + ticks(s.probe_self_fp.load(Relaxed)),
         };
         parent[i] = (s.parent.load(Relaxed) as usize).min(i - 1);
-        mutual[i] = s.mutual.load(Relaxed);
+        recursive[i] = s.recursive.load(Relaxed);
     }
     // Children come after their parents: settle them first. A path's inclusive time is its
     // self time plus its callees' inclusive times, which is what each timed call measured and
     // what each untimed call was charged; summing the parts keeps that identity exact where a
-    // part was clamped at zero or estimated. So does a function that calls itself: its inner
-    // activations are its own callees, and its self time holds each activation's own part. A
-    // path whose recursion goes through other functions keeps its measured time instead: its
-    // self time holds its inner activations, which those callees' times hold too.
+    // part was clamped at zero or estimated. A recursive path keeps its measured time: its
+    // self time holds its inner activations, which its callees' times hold too.
     let mut children = vec![0f64; n];
     for i in (1..n).rev() {
         est[i].signed_self = est[i].self_;
         est[i].self_ = est[i].self_.max(0.0);
-        est[i].cum = if mutual[i] {
+        est[i].cum = if recursive[i] {
             est[i].cum.max(est[i].self_)
         } else {
             est[i].self_ + children[i]
