@@ -6,16 +6,11 @@
 mod common;
 
 use common::{function, stage_named};
-use pipelinescope_probe_lib::{Reader, codec, digit_sum, evens};
+use pipelinescope_probe_lib::{digit_sum, encode_all, evens};
 
 #[test]
 fn a_library_annotated_through_the_probe_crate_records_into_the_program_s_profile() {
-    let mut reader = Reader::new(1_000);
-    let mut sum = 0u64;
-    while let Some(r) = reader.next_record() {
-        sum += codec::encode(r);
-    }
-    assert_eq!(sum, 999_000);
+    assert_eq!(encode_all(1_000), 999_000);
     assert_eq!(digit_sum("a1b22c333"), 14);
     assert_eq!(evens(0..100u64).count(), 50);
 

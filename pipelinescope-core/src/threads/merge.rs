@@ -280,6 +280,7 @@ fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
             pending: calls.saturating_sub(weight),
             cum,
             self_,
+            // Kept as read: the loop below clamps `self_` at zero.
             signed_self: self_,
             // The probe cost taken off the timed calls, added back (an untimed call holds the
             // path's compensated mean), so the raw figures add up across snapshots too.
@@ -296,7 +297,6 @@ fn estimates(td: &ThreadData, n: usize) -> (Vec<NodeEstimate>, Vec<usize>) {
     // self time holds its inner activations, which its callees' times hold too.
     let mut children = vec![0f64; n];
     for i in (1..n).rev() {
-        est[i].signed_self = est[i].self_;
         est[i].self_ = est[i].self_.max(0.0);
         est[i].cum = if recursive[i] {
             est[i].cum.max(est[i].self_)

@@ -48,3 +48,14 @@ pub mod codec {
 pub fn evens(input: impl Iterator<Item = u64>) -> impl Iterator<Item = u64> {
     input.filter(|x| x % 2 == 0)
 }
+
+/// Reads `n` records and encodes each: `n + 1` calls of `Reader::next_record`, `n` of
+/// `codec::encode`, one of `Reader::new`. Returns the sum of the encoded records.
+pub fn encode_all(n: u64) -> u64 {
+    let mut reader = Reader::new(n);
+    let mut sum = 0;
+    while let Some(r) = reader.next_record() {
+        sum += codec::encode(r);
+    }
+    sum
+}
