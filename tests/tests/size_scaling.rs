@@ -91,7 +91,7 @@ fn measured(base: &Profile, name: &str) -> (SizeScaling, Vec<SizeBucket>) {
 }
 
 /// Runs `round` (after one round to warm caches and the probe up) and checks the exponent
-/// of `name`: within `tolerance` of `expected` in one of three rounds (another program on a
+/// of `name`: within `tolerance` of `expected` with an R² above 0.9 in one of three rounds (another program on a
 /// two-core machine can take the processor away for milliseconds in the middle of a call,
 /// which inflates one class), and within three times that in every round.
 fn check(name: &str, expected: f64, tolerance: f64, round: impl Fn()) {
@@ -106,13 +106,16 @@ fn check(name: &str, expected: f64, tolerance: f64, round: impl Fn()) {
             "{name}: exponent {} where {expected} was expected ({s:?}, {sizes:?})",
             s.exponent
         );
-        got.push(s.exponent);
-        if (s.exponent - expected).abs() <= tolerance {
-            assert!(s.r_squared > 0.9, "{name}: {s:?}");
+        got.push((s.exponent, s.r_squared));
+        // A round counts when its fit is both close and clean: the same preemption that can
+        // move an exponent can leave it in place and scatter the classes around it.
+        if (s.exponent - expected).abs() <= tolerance && s.r_squared > 0.9 {
             return;
         }
     }
-    panic!("{name}: exponents {got:?}, none within {tolerance} of {expected}");
+    panic!(
+        "{name}: (exponent, R²) {got:?}, none within {tolerance} of {expected} with R² above 0.9"
+    );
 }
 
 /// Sizes 1, 2, 5 per decade from `from` to `to`.
