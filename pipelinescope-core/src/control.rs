@@ -24,6 +24,14 @@ pub fn enabled() -> bool {
     }
 }
 
+/// Whether probes record, known without a first read of the environment: false until
+/// [`enabled`] has decided. The outlined probe's fast path reads this one and leaves the first
+/// call to its general path.
+#[inline(always)]
+pub(crate) fn known_on() -> bool {
+    STATE.0.load(Relaxed) == ON
+}
+
 #[cold]
 fn init() -> bool {
     let on = match std::env::var("PIPELINESCOPE") {

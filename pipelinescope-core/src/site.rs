@@ -59,6 +59,12 @@ impl<K> Described<K> {
         }
     }
 
+    /// The site's id, or 0 before it registers.
+    #[inline(always)]
+    pub(crate) fn id_made(&self) -> u32 {
+        self.id.0.load(Relaxed)
+    }
+
     /// The site's id (never 0), made by `register` on first use.
     #[inline(always)]
     pub(crate) fn id_or(&'static self, register: impl FnOnce(&'static Self) -> u32) -> u32 {

@@ -149,9 +149,11 @@ fn slow_consumer_shows_as_downstream_wait() {
     );
     // None of the consumer's 100 us reaches the stage's own time. Judged per record, at the
     // median: a loaded machine may preempt a handful of the 201 `next` calls for milliseconds,
-    // which moves the sum but not the typical record.
+    // which moves the sum but not the typical record. A record whose wait leaked into its own
+    // time would read 100 us or more; the bound is a tenth of that, because an unoptimised
+    // build's own time for a trivial record is about 1 us and twice that under load.
     assert!(
-        s.own_per_record.p50_ns * 100 < 100_000,
+        s.own_per_record.p50_ns * 10 < 100_000,
         "own {} wait {} per record {:?}",
         s.own_ns,
         s.downstream_wait_ns,

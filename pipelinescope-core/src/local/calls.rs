@@ -14,9 +14,10 @@
 //! figures with the probe's cost taken off (`calibrate`): its inclusive time less the probe's
 //! part inside its interval and the probes of everything nested in it; its self time less that
 //! part and everything its direct callees cost the caller (their time and the probe's part
-//! outside their interval). Exit of an untimed call: count it, and charge the caller's frame
-//! with its estimated time (the mean of its path's timed calls) and the untimed probe's cost, so
-//! that the caller's self time stays its own. Times are kept in fixed-point ticks and summed
+//! outside their interval). Exit of an untimed call: count it, add its path's means (of the
+//! timed calls) to the path, and charge the caller's frame with the mean self time and the
+//! untimed probe's cost on top of what the call's callees were charged while it ran, so that
+//! the caller's self time stays its own and callers and callees add up exactly. Times are kept in fixed-point ticks and summed
 //! signed: a call shorter than the probe's jitter may come out below zero, and clamping each
 //! call would bias the sum; only the totals are clamped, when read.
 //!
@@ -35,6 +36,7 @@ use super::thread::ThreadData;
 use crate::cost::{COSTS, FP};
 use crate::sampling::{self, Rng};
 use crate::util::{bump, bump32};
+use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::*;
 
 /// One open call, held by its guard on the caller's stack (in registers, mostly) rather than
@@ -50,6 +52,17 @@ pub(crate) struct Frame {
     /// Site of the caller, restored into `current_site` on exit.
     prev_site: u32,
     timed: bool,
+    /// Written only when `timed`: an untimed call's exit adds to the running sums instead of
+    /// setting them from their values at entry, so it neither reads nor stores them on the way
+    /// in (a chain of loads and stores through memory on every call of a tight loop).
+    at: MaybeUninit<AtEntry>,
+    #[cfg(feature = "alloc")]
+    alloc: super::alloc::FrameMark,
+}
+
+/// What a timed call reads on entry, fixed-point ticks for the sums.
+#[derive(Clone, Copy)]
+struct AtEntry {
     start: u64,
     /// The thread's `excluded_fp` on entry.
     excluded0: u64,
@@ -57,8 +70,16 @@ pub(crate) struct Frame {
     probe0: u64,
     /// The thread's `child_probe_fp` on entry.
     child_probe0: u64,
-    #[cfg(feature = "alloc")]
-    alloc: super::alloc::FrameMark,
+}
+
+impl Frame {
+    /// The entry figures of a timed frame.
+    #[inline(always)]
+    fn at(&self) -> &AtEntry {
+        debug_assert!(self.timed);
+        // SAFETY: written whenever `timed` is, and read only then.
+        unsafe { self.at.assume_init_ref() }
+    }
 }
 
 pub(super) struct OwnerNode {
@@ -281,8 +302,42 @@ impl ThreadData {
                 force.unwrap_or(true)
             }
         };
-        let node = e.node;
-        let prev_site = e.parent_site;
+        let (node, prev_site) = (e.node, e.parent_site);
+        self.open(owner, slot, node, parent, site, prev_site, timed)
+    }
+
+    /// Opens an untimed frame for `site` when that is all the call needs (the site's entry
+    /// points at the current path and its countdown has calls left), else leaves everything as
+    /// it was and returns None for [`enter_as`](Self::enter_as) to do. What the outlined probe
+    /// tries first: most calls of a sampled path are this case, and it needs no call and no
+    /// register spills.
+    #[inline(always)]
+    pub(crate) fn enter_untimed(&self, site: u32) -> Option<Frame> {
+        // SAFETY: as in `enter_as`.
+        let owner = unsafe { self.owner() };
+        let parent = owner.cur;
+        let e = owner.entries.get_mut(site as usize)?;
+        if e.parent != parent || e.countdown <= 1 {
+            return None;
+        }
+        e.countdown -= 1;
+        let (slot, node, prev_site) = (e.slot, e.node, e.parent_site);
+        Some(self.open(owner, slot, node, parent, site, prev_site, false))
+    }
+
+    /// The frame of a call of `site` through `node`, made the current one.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn open(
+        &self,
+        owner: &mut Owner,
+        slot: *const NodeSlot,
+        node: u32,
+        parent: u32,
+        site: u32,
+        prev_site: u32,
+        timed: bool,
+    ) -> Frame {
         owner.cur = node;
         self.current_site.store(site, Relaxed);
         let mut frame = Frame {
@@ -292,15 +347,19 @@ impl ThreadData {
             site,
             prev_site,
             timed,
-            start: 0,
-            excluded0: owner.excluded_fp,
-            probe0: owner.probe_fp,
-            child_probe0: owner.child_probe_fp,
+            at: MaybeUninit::uninit(),
             #[cfg(feature = "alloc")]
             alloc: self.alloc.enter(site),
         };
         if timed {
-            frame.start = crate::clock::raw_fenced();
+            let (excluded0, probe0, child_probe0) =
+                (owner.excluded_fp, owner.probe_fp, owner.child_probe_fp);
+            frame.at = MaybeUninit::new(AtEntry {
+                start: crate::clock::raw_fenced(),
+                excluded0,
+                probe0,
+                child_probe0,
+            });
         }
         frame
     }
@@ -363,6 +422,25 @@ impl ThreadData {
         }
     }
 
+    /// Closes `frame` as `exit(frame, ExitKind::Call)` does, with everything a timed call does
+    /// out of line: what the outlined probe's guard runs, so that an untimed call's exit makes
+    /// no call and spills nothing.
+    #[inline(always)]
+    pub(crate) fn exit_call_lean(&self, frame: &Frame) {
+        if frame.timed {
+            self.exit_timed_call(frame);
+        } else {
+            // SAFETY: as in `enter_as`.
+            let owner = unsafe { self.owner() };
+            self.exit_untimed(owner, frame);
+        }
+    }
+
+    #[inline(never)]
+    fn exit_timed_call(&self, frame: &Frame) {
+        self.exit(frame, ExitKind::Call);
+    }
+
     /// Closes `frame` as [`exit`](Self::exit) does a call, and returns the call's compensated
     /// inclusive time (fixed-point ticks, two's-complement) when it was timed: for calls that
     /// also record their size (`probe::size`), never on the plain path.
@@ -375,8 +453,9 @@ impl ThreadData {
             return None;
         }
         let end = crate::clock::raw_fenced();
-        let raw_fp = end.saturating_sub(frame.start) << FP;
-        let nested_fp = owner.probe_fp.wrapping_sub(frame.probe0);
+        let at = frame.at();
+        let raw_fp = end.saturating_sub(at.start) << FP;
+        let nested_fp = owner.probe_fp.wrapping_sub(at.probe0);
         let cum_fp = raw_fp
             .wrapping_sub(COSTS.inside.load(Relaxed))
             .wrapping_sub(nested_fp);
@@ -390,15 +469,16 @@ impl ThreadData {
     fn exit_timed(&self, owner: &mut Owner, f: &Frame, end: u64, kind: ExitKind) {
         let inside = COSTS.inside.load(Relaxed);
         let outside = COSTS.outside.load(Relaxed);
-        let raw_fp = end.saturating_sub(f.start) << FP;
-        let nested_fp = owner.probe_fp.wrapping_sub(f.probe0);
-        let child_fp = owner.excluded_fp.wrapping_sub(f.excluded0);
-        let child_probe_fp = owner.child_probe_fp.wrapping_sub(f.child_probe0);
+        let at = f.at();
+        let raw_fp = end.saturating_sub(at.start) << FP;
+        let nested_fp = owner.probe_fp.wrapping_sub(at.probe0);
+        let child_fp = owner.excluded_fp.wrapping_sub(at.excluded0);
+        let child_probe_fp = owner.child_probe_fp.wrapping_sub(at.child_probe0);
         // Two's-complement: below zero when the probe's jitter exceeds a tiny call's work.
         let cum_fp = raw_fp.wrapping_sub(inside).wrapping_sub(nested_fp);
         let self_fp = raw_fp.wrapping_sub(inside).wrapping_sub(child_fp);
-        owner.excluded_fp = f.excluded0.wrapping_add(raw_fp).wrapping_add(outside);
-        owner.child_probe_fp = f.child_probe0.wrapping_add(outside);
+        owner.excluded_fp = at.excluded0.wrapping_add(raw_fp).wrapping_add(outside);
+        owner.child_probe_fp = at.child_probe0.wrapping_add(outside);
         owner.probe_fp = owner.probe_fp.wrapping_add(inside).wrapping_add(outside);
         owner.cur = f.parent;
         self.current_site.store(f.prev_site, Relaxed);
@@ -510,18 +590,19 @@ impl ThreadData {
         } else {
             true
         };
-        let est = slot.est_fp.load(Relaxed);
-        bump(&slot.self_fp, slot.est_self_fp.load(Relaxed));
+        let est_self = slot.est_self_fp.load(Relaxed);
+        bump(&slot.self_fp, est_self);
         if outermost {
-            bump(&slot.cum_fp, est);
+            bump(&slot.cum_fp, slot.est_fp.load(Relaxed));
         }
-        let nested_fp = owner.probe_fp.wrapping_sub(f.probe0);
-        owner.excluded_fp = f
-            .excluded0
-            .wrapping_add(est)
-            .wrapping_add(nested_fp)
+        // The caller is charged what this call's figures add up to: its mean self time, its
+        // probe, and (already added while it ran) what its callees cost. Adding keeps every
+        // sum's chain to one load and store per call.
+        owner.excluded_fp = owner
+            .excluded_fp
+            .wrapping_add(est_self)
             .wrapping_add(untimed);
-        owner.child_probe_fp = f.child_probe0.wrapping_add(untimed);
+        owner.child_probe_fp = owner.child_probe_fp.wrapping_add(untimed);
         owner.probe_fp = owner.probe_fp.wrapping_add(untimed);
         owner.cur = f.parent;
         self.current_site.store(f.prev_site, Relaxed);

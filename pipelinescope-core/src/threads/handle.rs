@@ -47,6 +47,18 @@ pub(crate) fn local() -> Option<&'static ThreadData> {
     Some(unsafe { &*p })
 }
 
+/// The current thread's state when it is made already: what the outlined probe's fast path
+/// takes, leaving a thread's first call (and one that is exiting) to its general path.
+#[inline(always)]
+pub(crate) fn local_made() -> Option<&'static ThreadData> {
+    let p = LOCAL.with(|l| l.get());
+    if p.is_null() || p == DEAD {
+        return None;
+    }
+    // SAFETY: as in `local`.
+    Some(unsafe { &*p })
+}
+
 #[cold]
 #[inline(never)]
 fn init_local() -> Option<&'static ThreadData> {
