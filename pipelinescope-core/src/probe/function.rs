@@ -70,7 +70,7 @@ pub struct OutlinedGuard(ManuallyDrop<Guard>);
 /// too: about 200 ns a call against 10 in an optimised build. Out of line, the probe is this
 /// crate's code, compiled once with this crate's settings, so that
 /// `[profile.dev.package.pipelinescope-core] opt-level = 3` makes it fast in a debug build
-/// (about 15 ns a call), and the caller's build does not compile the probe's code into every
+/// (about 14 ns a call), and the caller's build does not compile the probe's code into every
 /// function it instruments. Optimised builds without debug assertions inline [`enter`]: the
 /// call costs about 2 ns more than the inlined probe.
 ///
