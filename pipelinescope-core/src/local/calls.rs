@@ -17,9 +17,10 @@
 //! outside their interval). Exit of an untimed call: count it, add its path's means (of the
 //! timed calls) to the path, and charge the caller's frame with the mean self time and the
 //! untimed probe's cost on top of what the call's callees were charged while it ran, so that
-//! the caller's self time stays its own and callers and callees add up exactly. Times are kept in fixed-point ticks and summed
-//! signed: a call shorter than the probe's jitter may come out below zero, and clamping each
-//! call would bias the sum; only the totals are clamped, when read.
+//! the caller's self time stays its own and callers and callees add up exactly. Times are kept
+//! in fixed-point ticks and summed signed: a call shorter than the probe's jitter may come out
+//! below zero, and clamping each call would bias the sum; only the totals are clamped, when
+//! read.
 //!
 //! Recursion: when a function already on the current path is entered again, the frame is folded
 //! into that ancestor's node instead of growing the tree, and the node's cumulative time only
@@ -309,8 +310,7 @@ impl ThreadData {
     /// Opens an untimed frame for `site` when that is all the call needs (the site's entry
     /// points at the current path and its countdown has calls left), else leaves everything as
     /// it was and returns None for [`enter_as`](Self::enter_as) to do. What the outlined probe
-    /// tries first: most calls of a sampled path are this case, and it needs no call and no
-    /// register spills.
+    /// tries first: most calls of a sampled path are this case, and it needs no call.
     #[inline(always)]
     pub(crate) fn enter_untimed(&self, site: u32) -> Option<Frame> {
         // SAFETY: as in `enter_as`.
@@ -424,7 +424,7 @@ impl ThreadData {
 
     /// Closes `frame` as `exit(frame, ExitKind::Call)` does, with everything a timed call does
     /// out of line: what the outlined probe's guard runs, so that an untimed call's exit makes
-    /// no call and spills nothing.
+    /// no call and saves few registers.
     #[inline(always)]
     pub(crate) fn exit_call_lean(&self, frame: &Frame) {
         if frame.timed {

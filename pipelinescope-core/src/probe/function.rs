@@ -75,8 +75,8 @@ pub struct OutlinedGuard(ManuallyDrop<Guard>);
 /// call costs about 2 ns more than the inlined probe.
 ///
 /// Its fast path is an untimed call of a registered site on a path the thread has seen (most
-/// calls of a sampled function): no call and nothing spilled; everything else goes to
-/// [`enter`], out of line.
+/// calls of a sampled function), handled without a call; everything else goes to [`enter`],
+/// out of line.
 #[inline(never)]
 pub fn enter_outlined(site: &'static Site) -> OutlinedGuard {
     match enter_untimed(site) {
