@@ -24,12 +24,16 @@ pub fn enabled() -> bool {
     }
 }
 
-/// Whether probes record, known without a first read of the environment: false until
-/// [`enabled`] has decided. The outlined probe's fast path reads this one and leaves the first
-/// call to its general path.
+/// Whether probes record, without a first read of the environment: `Some` once [`enabled`] has
+/// decided (or [`set_enabled`] has), `None` before. The probe's inlined part reads this one and
+/// leaves the first call to its general path.
 #[inline(always)]
-pub(crate) fn known_on() -> bool {
-    STATE.0.load(Relaxed) == ON
+pub(crate) fn known() -> Option<bool> {
+    match STATE.0.load(Relaxed) {
+        ON => Some(true),
+        OFF => Some(false),
+        _ => None,
+    }
 }
 
 #[cold]

@@ -2,7 +2,7 @@
 //! [`Guard`] closes it. A site's first use measures the probe's cost first (`calibrate`).
 
 use super::calibrate;
-use crate::local::{ExitKind, Frame, ThreadData};
+use crate::local::{Frame, ThreadData};
 use crate::site::{SITES, Site};
 use crate::threads::{current_thread, local, local_made};
 use std::mem::ManuallyDrop;
@@ -38,9 +38,38 @@ pub struct Guard {
     open: Option<(&'static ThreadData, Frame)>,
 }
 
-/// Opens a frame for `site` on the current thread.
+/// Opens a frame for `site` on the current thread: inline, the untimed call of a registered
+/// site on a path the thread has seen (most calls of a sampled function); everything else (a
+/// timed call, a new path, the first call) in a call, so that the code inlined into every
+/// instrumented function stays small and keeps few of its registers.
 #[inline(always)]
 pub fn enter(site: &'static Site) -> Guard {
+    match untimed(site) {
+        Untimed::Open(open) => Guard { open: Some(open) },
+        Untimed::Off => Guard { open: None },
+        Untimed::No => enter_general(site),
+    }
+}
+
+/// What the inlined part of the probe found.
+enum Untimed {
+    /// An untimed frame, opened.
+    Open((&'static ThreadData, Frame)),
+    /// Recording is switched off: nothing to do.
+    Off,
+    /// The call needs the general path (nothing changed).
+    No,
+}
+
+/// [`enter`] for every call its inlined part leaves.
+#[inline(never)]
+fn enter_general(site: &'static Site) -> Guard {
+    general(site)
+}
+
+/// Everything [`enter`] can meet, inlined into the two out-of-line general paths.
+#[inline(always)]
+fn general(site: &'static Site) -> Guard {
     if !crate::control::enabled() {
         return Guard { open: None };
     }
@@ -50,11 +79,32 @@ pub fn enter(site: &'static Site) -> Guard {
     }
 }
 
+/// The untimed case of [`enter`], or what keeps a call from it.
+#[inline(always)]
+fn untimed(site: &'static Site) -> Untimed {
+    match crate::control::known() {
+        Some(true) => {}
+        Some(false) => return Untimed::Off,
+        None => return Untimed::No,
+    }
+    let id = site.id_made();
+    if id == 0 {
+        return Untimed::No;
+    }
+    let Some(td) = local_made() else {
+        return Untimed::No;
+    };
+    match td.enter_untimed(id) {
+        Some(frame) => Untimed::Open((td, frame)),
+        None => Untimed::No,
+    }
+}
+
 impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
         if let Some((td, frame)) = &self.open {
-            td.exit(frame, ExitKind::Call);
+            td.exit_call_lean(frame);
         }
     }
 }
@@ -79,33 +129,17 @@ pub struct OutlinedGuard(ManuallyDrop<Guard>);
 /// out of line.
 #[inline(never)]
 pub fn enter_outlined(site: &'static Site) -> OutlinedGuard {
-    match enter_untimed(site) {
-        Some(g) => g,
-        None => enter_general(site),
+    match untimed(site) {
+        Untimed::Open(open) => OutlinedGuard(ManuallyDrop::new(Guard { open: Some(open) })),
+        Untimed::Off => OutlinedGuard(ManuallyDrop::new(Guard { open: None })),
+        Untimed::No => outlined_general(site),
     }
 }
 
-/// The untimed case of [`enter`], or None (nothing changed) when the call needs more.
-#[inline(always)]
-fn enter_untimed(site: &'static Site) -> Option<OutlinedGuard> {
-    if !crate::control::known_on() {
-        return None;
-    }
-    let id = site.id_made();
-    if id == 0 {
-        return None;
-    }
-    let td = local_made()?;
-    let frame = td.enter_untimed(id)?;
-    Some(OutlinedGuard(ManuallyDrop::new(Guard {
-        open: Some((td, frame)),
-    })))
-}
-
-/// [`enter`] for the calls [`enter_outlined`]'s fast path leaves.
+/// [`enter_outlined`] for every call its fast path leaves.
 #[inline(never)]
-fn enter_general(site: &'static Site) -> OutlinedGuard {
-    OutlinedGuard(ManuallyDrop::new(enter(site)))
+fn outlined_general(site: &'static Site) -> OutlinedGuard {
+    OutlinedGuard(ManuallyDrop::new(general(site)))
 }
 
 impl Drop for OutlinedGuard {
