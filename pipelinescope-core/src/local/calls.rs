@@ -74,6 +74,16 @@ struct AtEntry {
 }
 
 impl Frame {
+    /// Reads a timed frame's start (see [`ThreadData::enter_unstarted`]); nothing for an
+    /// untimed one.
+    #[inline(always)]
+    pub(crate) fn start_clock(&mut self) {
+        if self.timed {
+            // SAFETY: written whenever `timed` is.
+            unsafe { self.at.assume_init_mut() }.start = crate::clock::raw_fenced();
+        }
+    }
+
     /// The entry figures of a timed frame.
     #[inline(always)]
     fn at(&self) -> &AtEntry {
@@ -277,6 +287,17 @@ impl ThreadData {
     /// Opens a frame for `site`: timed or not as the path's sampling decides, or as `force` says.
     #[inline(always)]
     pub(crate) fn enter_as(&self, site: u32, force: Option<bool>) -> Frame {
+        let mut frame = self.enter_unstarted(site, force);
+        frame.start_clock();
+        frame
+    }
+
+    /// [`enter_as`](Self::enter_as) without the start of a timed call, which the caller reads
+    /// with [`Frame::start_clock`]: the probe inlined into an instrumented function does this
+    /// in a call and reads the clock itself, so that what falls inside a timed call's interval
+    /// is the same few instructions whatever the call took to decide.
+    #[inline(always)]
+    pub(crate) fn enter_unstarted(&self, site: u32, force: Option<bool>) -> Frame {
         // SAFETY: called by the owning thread only; no other `&mut Owner` is alive.
         let owner = unsafe { self.owner() };
         let parent = owner.cur;
@@ -352,13 +373,11 @@ impl ThreadData {
             alloc: self.alloc.enter(site),
         };
         if timed {
-            let (excluded0, probe0, child_probe0) =
-                (owner.excluded_fp, owner.probe_fp, owner.child_probe_fp);
             frame.at = MaybeUninit::new(AtEntry {
-                start: crate::clock::raw_fenced(),
-                excluded0,
-                probe0,
-                child_probe0,
+                start: 0,
+                excluded0: owner.excluded_fp,
+                probe0: owner.probe_fp,
+                child_probe0: owner.child_probe_fp,
             });
         }
         frame

@@ -2,7 +2,7 @@
 //! [`Guard`] closes it. A site's first use measures the probe's cost first (`calibrate`).
 
 use super::calibrate;
-use crate::local::{Frame, ThreadData};
+use crate::local::{ExitKind, Frame, ThreadData};
 use crate::site::{SITES, Site};
 use crate::threads::{current_thread, local, local_made};
 use std::mem::ManuallyDrop;
@@ -41,13 +41,21 @@ pub struct Guard {
 /// Opens a frame for `site` on the current thread: inline, the untimed call of a registered
 /// site on a path the thread has seen (most calls of a sampled function); everything else (a
 /// timed call, a new path, the first call) in a call, so that the code inlined into every
-/// instrumented function stays small and keeps few of its registers.
+/// instrumented function stays small and keeps few of its registers. A timed call's clock
+/// readings stay inline, after that call and before the guard's exit call, so that what falls
+/// inside its interval is a few instructions (what the calibration measures).
 #[inline(always)]
 pub fn enter(site: &'static Site) -> Guard {
     match untimed(site) {
         Untimed::Open(open) => Guard { open: Some(open) },
         Untimed::Off => Guard { open: None },
-        Untimed::No => enter_general(site),
+        Untimed::No => {
+            let mut g = enter_general(site);
+            if let Some((_, frame)) = &mut g.open {
+                frame.start_clock();
+            }
+            g
+        }
     }
 }
 
@@ -67,7 +75,8 @@ fn enter_general(site: &'static Site) -> Guard {
     general(site)
 }
 
-/// Everything [`enter`] can meet, inlined into the two out-of-line general paths.
+/// Everything [`enter`] can meet, inlined into the two out-of-line general paths: the frame
+/// of a timed call without its start.
 #[inline(always)]
 fn general(site: &'static Site) -> Guard {
     if !crate::control::enabled() {
@@ -75,7 +84,7 @@ fn general(site: &'static Site) -> Guard {
     }
     let id = site.id();
     Guard {
-        open: local().map(|td| (td, td.enter_as(id, None))),
+        open: local().map(|td| (td, td.enter_unstarted(id, None))),
     }
 }
 
@@ -104,7 +113,7 @@ impl Drop for Guard {
     #[inline(always)]
     fn drop(&mut self) {
         if let Some((td, frame)) = &self.open {
-            td.exit_call_lean(frame);
+            td.exit(frame, ExitKind::Call);
         }
     }
 }
@@ -139,7 +148,11 @@ pub fn enter_outlined(site: &'static Site) -> OutlinedGuard {
 /// [`enter_outlined`] for every call its fast path leaves.
 #[inline(never)]
 fn outlined_general(site: &'static Site) -> OutlinedGuard {
-    OutlinedGuard(ManuallyDrop::new(general(site)))
+    let mut g = general(site);
+    if let Some((_, frame)) = &mut g.open {
+        frame.start_clock();
+    }
+    OutlinedGuard(ManuallyDrop::new(g))
 }
 
 impl Drop for OutlinedGuard {
