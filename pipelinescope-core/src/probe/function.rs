@@ -134,8 +134,9 @@ pub struct OutlinedGuard(ManuallyDrop<Guard>);
 /// call costs about 2 ns more than the inlined probe.
 ///
 /// Its fast path is an untimed call of a registered site on a path the thread has seen (most
-/// calls of a sampled function), handled without a call; everything else goes to [`enter`],
-/// out of line.
+/// calls of a sampled function), handled without a call; everything else goes to the general
+/// path, out of line, which also reads a timed call's start (a call more or less inside the
+/// interval matters little here: see the README on debug builds).
 #[inline(never)]
 pub fn enter_outlined(site: &'static Site) -> OutlinedGuard {
     match untimed(site) {
