@@ -135,8 +135,8 @@ pub struct OutlinedGuard(ManuallyDrop<Guard>);
 ///
 /// Its fast path is an untimed call of a registered site on a path the thread has seen (most
 /// calls of a sampled function), handled without a call; everything else goes to the general
-/// path, out of line, which also reads a timed call's start (a call more or less inside the
-/// interval matters little here: see the README on debug builds).
+/// path, out of line, which also reads a timed call's start: the calibration measures the
+/// inlined form, so a debug build's compensation is approximate either way.
 #[inline(never)]
 pub fn enter_outlined(site: &'static Site) -> OutlinedGuard {
     match untimed(site) {
