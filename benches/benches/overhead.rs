@@ -201,6 +201,36 @@ fn run(threads: usize) -> Vec<f64> {
     samples.iter_mut().map(|s| median(s)).collect()
 }
 
+/// A function that can unwind (a bounds-checked lookup returning a `Result`), bare: most real
+/// functions have such a path, and with it the guard's drop is a call of its own wherever the
+/// probe is inlined.
+#[inline(never)]
+fn lookup_bare(table: &[u8], i: usize) -> Result<u32, usize> {
+    let d = table[i];
+    if d == 0xFF { Err(i) } else { Ok(u32::from(d)) }
+}
+
+#[pipelinescope::profile]
+#[inline(never)]
+fn lookup_profiled(table: &[u8], i: usize) -> Result<u32, usize> {
+    let d = table[i];
+    if d == 0xFF { Err(i) } else { Ok(u32::from(d)) }
+}
+
+/// Nanoseconds per call of `f` over `calls` calls on a 256-entry table.
+fn lookups(f: fn(&[u8], usize) -> Result<u32, usize>, calls: u64) -> f64 {
+    let table: Vec<u8> = (0..=255u8).map(|b| b % 64).collect();
+    let table = black_box(&table[..]);
+    let mut acc = 0u32;
+    let t = Instant::now();
+    for i in 0..calls {
+        acc ^= f(table, (i & 255) as usize).unwrap_or(0);
+    }
+    let ns = t.elapsed().as_nanos() as f64 / calls as f64;
+    black_box(acc);
+    ns
+}
+
 /// Memory of the recorder after `n` calls of one function on this thread.
 fn recorder_bytes_after(n: u64) -> usize {
     let mut acc = 0;
@@ -227,6 +257,7 @@ fn main() {
         for v in Variant::ALL {
             black_box(v.measure_n(10_000));
         }
+        black_box(lookups(lookup_bare, 10_000) + lookups(lookup_profiled, 10_000));
         return;
     }
 
@@ -253,6 +284,18 @@ fn main() {
             two[k] - two[0]
         );
     }
+
+    let (mut bare, mut profiled) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        bare.push(lookups(lookup_bare, CALLS));
+        profiled.push(lookups(lookup_profiled, CALLS));
+    }
+    let (b, p) = (median(&mut bare), median(&mut profiled));
+    println!(
+        "\na function that can unwind (bounds-checked lookup returning Result), 1 thread:\n  \
+         bare {b:.1} ns, #[profile] {p:.1} ns per call (overhead {:.1})",
+        p - b
+    );
 
     println!("\nrecorder memory on one thread, one function:");
     let after_1m = recorder_bytes_after(1_000_000);
