@@ -17,11 +17,7 @@ static STATE: Switch = Switch(AtomicU8::new(UNKNOWN));
 /// Whether probes record. The first call reads the environment.
 #[inline(always)]
 pub fn enabled() -> bool {
-    match STATE.0.load(Relaxed) {
-        ON => true,
-        OFF => false,
-        _ => init(),
-    }
+    known().unwrap_or_else(init)
 }
 
 /// Whether probes record, without a first read of the environment: `Some` once [`enabled`] has

@@ -68,7 +68,7 @@ impl<K> Described<K> {
     /// The site's id (never 0), made by `register` on first use.
     #[inline(always)]
     pub(crate) fn id_or(&'static self, register: impl FnOnce(&'static Self) -> u32) -> u32 {
-        let id = self.id.0.load(Relaxed);
+        let id = self.id_made();
         if id != 0 { id } else { register(self) }
     }
 }

@@ -324,14 +324,14 @@ impl ThreadData {
                 force.unwrap_or(true)
             }
         };
-        let (node, prev_site) = (e.node, e.parent_site);
-        self.open(owner, slot, node, parent, site, prev_site, timed)
+        let e = *e;
+        self.open(owner, e, site, timed)
     }
 
     /// Opens an untimed frame for `site` when that is all the call needs (the site's entry
     /// points at the current path and its countdown has calls left), else leaves everything as
-    /// it was and returns None for [`enter_as`](Self::enter_as) to do. What the outlined probe
-    /// tries first: most calls of a sampled path are this case, and it needs no call.
+    /// it was and returns None for [`enter_as`](Self::enter_as) to do. What both forms of the
+    /// probe try first, inlined: most calls of a sampled path are this case.
     #[inline(always)]
     pub(crate) fn enter_untimed(&self, site: u32) -> Option<Frame> {
         // SAFETY: as in `enter_as`.
@@ -342,31 +342,22 @@ impl ThreadData {
             return None;
         }
         e.countdown -= 1;
-        let (slot, node, prev_site) = (e.slot, e.node, e.parent_site);
-        Some(self.open(owner, slot, node, parent, site, prev_site, false))
+        let e = *e;
+        Some(self.open(owner, e, site, false))
     }
 
-    /// The frame of a call of `site` through `node`, made the current one.
-    #[allow(clippy::too_many_arguments)]
+    /// The frame of a call of `site` through the path its entry `e` points at (the current
+    /// path), made the current one.
     #[inline(always)]
-    fn open(
-        &self,
-        owner: &mut Owner,
-        slot: *const NodeSlot,
-        node: u32,
-        parent: u32,
-        site: u32,
-        prev_site: u32,
-        timed: bool,
-    ) -> Frame {
-        owner.cur = node;
+    fn open(&self, owner: &mut Owner, e: SiteEntry, site: u32, timed: bool) -> Frame {
+        owner.cur = e.node;
         self.current_site.store(site, Relaxed);
         let mut frame = Frame {
-            slot,
-            node,
-            parent,
+            slot: e.slot,
+            node: e.node,
+            parent: e.parent,
             site,
-            prev_site,
+            prev_site: e.parent_site,
             timed,
             at: MaybeUninit::uninit(),
             #[cfg(feature = "alloc")]

@@ -49,13 +49,18 @@ pub fn enter(site: &'static Site) -> Guard {
     match untimed(site) {
         Untimed::Open(open) => Guard { open: Some(open) },
         Untimed::Off => Guard { open: None },
-        Untimed::No => {
-            let mut g = enter_general(site);
-            if let Some((_, frame)) = &mut g.open {
-                frame.start_clock();
-            }
-            g
+        Untimed::No => enter_general(site).started(),
+    }
+}
+
+impl Guard {
+    /// The guard with its timed call's start read now (see [`general`]).
+    #[inline(always)]
+    fn started(mut self) -> Guard {
+        if let Some((_, frame)) = &mut self.open {
+            frame.start_clock();
         }
+        self
     }
 }
 
@@ -149,11 +154,7 @@ pub fn enter_outlined(site: &'static Site) -> OutlinedGuard {
 /// [`enter_outlined`] for every call its fast path leaves.
 #[inline(never)]
 fn outlined_general(site: &'static Site) -> OutlinedGuard {
-    let mut g = general(site);
-    if let Some((_, frame)) = &mut g.open {
-        frame.start_clock();
-    }
-    OutlinedGuard(ManuallyDrop::new(g))
+    OutlinedGuard(ManuallyDrop::new(general(site).started()))
 }
 
 impl Drop for OutlinedGuard {

@@ -35,27 +35,26 @@ impl Drop for ExitMarker {
 /// The current thread's state, created on first use; None while the thread is exiting.
 #[inline(always)]
 pub(crate) fn local() -> Option<&'static ThreadData> {
-    let p = LOCAL.with(|l| l.get());
-    if p.is_null() {
-        return init_local();
-    }
-    if p == DEAD {
-        return None;
-    }
-    // SAFETY: the registry keeps the thread's `ThreadData` alive until the thread marks its
-    // handle dead (at its exit, or the calibration thread when it is done).
-    Some(unsafe { &*p })
+    local_made().or_else(|| {
+        if LOCAL.with(|l| l.get()).is_null() {
+            init_local()
+        } else {
+            None
+        }
+    })
 }
 
-/// The current thread's state when it is made already: what the outlined probe's fast path
-/// takes, leaving a thread's first call (and one that is exiting) to its general path.
+/// The current thread's state when it is made already (None on its first use and while it
+/// exits): what the probe's inlined part takes, leaving a thread's first call to the general
+/// path.
 #[inline(always)]
 pub(crate) fn local_made() -> Option<&'static ThreadData> {
     let p = LOCAL.with(|l| l.get());
     if p.is_null() || p == DEAD {
         return None;
     }
-    // SAFETY: as in `local`.
+    // SAFETY: the registry keeps the thread's `ThreadData` alive until the thread marks its
+    // handle dead (at its exit, or the calibration thread when it is done).
     Some(unsafe { &*p })
 }
 
