@@ -228,7 +228,7 @@ impl InputCold {
         // Left open by a pull that unwound (the panic was caught and the iterator kept).
         self.forget_stale();
         if self.join() && self.timing() {
-            self.open = Open::start(false);
+            self.open = Open::start_fenced(false);
         }
         self.gap
     }
@@ -315,7 +315,7 @@ impl InputCold {
     #[inline(never)]
     pub(super) fn in_after(&mut self) {
         if self.awaiting.take().is_some() && self.timing() {
-            self.open = Open::start(false);
+            self.open = Open::start_fenced(false);
         }
     }
 

@@ -103,6 +103,20 @@ impl Open {
         Some(open)
     }
 
+    /// [`Open::start`] with the reading ordered after the work before it: for a timed pull.
+    /// Unfenced, the counter is read up to the out-of-order window early, so the pull's span
+    /// takes in the end of the consuming stage's call setup and the stage is charged that much
+    /// less own time (a 25 ns stage read 3.5 to 5 ns under its bare cost, about 1 ns closer with
+    /// the fence). A call's start stays plain: fenced, it waits for the previous record's work
+    /// still in flight downstream and that work lands in no span at all.
+    #[inline(always)]
+    pub(super) fn start_fenced(exact: bool) -> Option<Open> {
+        let mut open = Open::start_at(Start { raw: 0, counter: 0 }, exact)?;
+        crate::clock::order();
+        open.t0 = Start::now();
+        Some(open)
+    }
+
     /// Opens a frame that started at `t0`.
     #[inline(always)]
     pub(super) fn start_at(t0: Start, exact: bool) -> Option<Open> {
