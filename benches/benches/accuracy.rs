@@ -789,6 +789,14 @@ fn case_pipeline(s: &Setup, rep: &mut Report) {
             Target::Work,
         );
     }
+    if std::env::var("ACCURACY_TRACE").is_ok() {
+        for (i, (name, _)) in STAGES.iter().enumerate() {
+            let mut v = own[i].clone();
+            v.sort_by(f64::total_cmp);
+            let v: Vec<String> = v.iter().map(|x| format!("{x:.1}")).collect();
+            println!("  {name} per round: {}", v.join(" "));
+        }
+    }
     let worst = sums.iter().copied().fold(0.0, f64::max);
     rep.row(
         "3 sum of own / wall (worst run)",
@@ -856,6 +864,8 @@ fn main() {
         std::env::var("ACCURACY_STAT").is_ok_and(|v| v == "median"),
         Relaxed,
     );
+    let exact = std::env::var("ACCURACY_TIMING").is_ok_and(|v| v == "exact");
+    pipelinescope::set_sampled_timing(!exact);
     let started = Instant::now();
     let step_ns = calibrate_step(quick);
     println!(
