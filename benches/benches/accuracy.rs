@@ -89,7 +89,10 @@
 //! Under `cargo test --benches` (no `--bench` argument) it makes one quick pass with small N and
 //! asserts only that everything ran and that counts are exact (calls, records).
 //!
-//! `ACCURACY_ROUNDS` (default 21) sets the number of rounds per case.
+//! `ACCURACY_ROUNDS` (default 21) sets the number of rounds per case. `ACCURACY_TIMING=exact`
+//! times every instrumented call (`pipelinescope::set_sampled_timing(false)`), to set the
+//! sampled figures against exact ones. `ACCURACY_TRACE=1` prints each stage's own time per
+//! round, sorted.
 
 use pipelinescope::Profile;
 use std::hint::black_box;
