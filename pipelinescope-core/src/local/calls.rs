@@ -657,14 +657,19 @@ impl ThreadData {
     }
 
     /// Calibration: `(timed calls, weighted inclusive time)` of `site` called from the top of
-    /// this thread (raw while the costs are zero), ticks fixed-point.
+    /// this thread, ticks fixed-point, with the probe's cost as taken off added back: raw,
+    /// whatever costs are applied while it runs.
     pub(crate) fn top_figures(&self, site: u32) -> (u64, u64) {
         // SAFETY: as in `enter_as`.
         let owner = unsafe { self.owner() };
         self.repoint(owner, 0, site);
         // SAFETY: slot pointers stay valid as long as `self`.
         let slot = unsafe { &*owner.entries[site as usize].slot };
-        (slot.timed.load(Relaxed), slot.cum_fp.load(Relaxed))
+        let raw = slot
+            .cum_fp
+            .load(Relaxed)
+            .wrapping_add(slot.probe_cum_fp.load(Relaxed));
+        (slot.timed.load(Relaxed), raw)
     }
 }
 

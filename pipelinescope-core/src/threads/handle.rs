@@ -85,9 +85,19 @@ pub(crate) fn current_thread() -> Option<&'static ThreadData> {
     }
 }
 
-/// Detaches the current thread from `td` and drops it from the registry: its calls appear
-/// nowhere (the calibration thread's).
-pub(crate) fn forget_current_thread(td: *const ThreadData) {
+/// Runs `f` with a state of its own for the current thread that no registry lists: what the
+/// calibration's calls record appears nowhere, not even in a snapshot taken while they run.
+/// None when the thread has a state already (it must be one made for this).
+pub(crate) fn with_private_state<R>(f: impl FnOnce(&ThreadData) -> R) -> Option<R> {
+    if !LOCAL.with(|l| l.get()).is_null() {
+        return None;
+    }
+    let name = std::thread::current().name().unwrap_or("").to_string();
+    let td = Arc::new(ThreadData::new(name));
+    LOCAL.with(|l| l.set(Arc::as_ptr(&td)));
+    let r = f(&td);
+    // Nothing more is recorded on this thread; the state goes with `td`.
     LOCAL.with(|l| l.set(DEAD));
-    registry::forget(td);
+    drop(td);
+    Some(r)
 }

@@ -11,6 +11,6 @@ mod registry;
 pub(crate) mod size_merge;
 pub(crate) mod stage_merge;
 
-pub(crate) use handle::{current_thread, forget_current_thread, local, local_made};
+pub(crate) use handle::{current_thread, local, local_made, with_private_state};
 pub(crate) use registry::{all_threads, registered};
 pub(crate) mod lines;

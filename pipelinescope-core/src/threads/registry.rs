@@ -41,17 +41,6 @@ pub(crate) fn registered() -> (Vec<Arc<ThreadData>>, Option<Arc<Exited>>) {
     (r.live.clone(), r.exited.clone())
 }
 
-/// Drops `td` from the live list without folding it anywhere: its figures appear nowhere.
-pub(super) fn forget(td: *const ThreadData) {
-    let gone = {
-        let mut r = registry();
-        let i = r.live.iter().position(|t| std::ptr::eq(Arc::as_ptr(t), td));
-        i.map(|i| r.live.remove(i))
-    };
-    // Freed outside the lock (or when the last snapshot reading it lets go).
-    drop(gone);
-}
-
 /// Folds the exiting thread's figures into the exited threads' and frees its state (at once,
 /// or when the last snapshot reading it lets go). The thread records nothing more.
 pub(super) fn retire(p: *const ThreadData) {
