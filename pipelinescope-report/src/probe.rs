@@ -1,5 +1,7 @@
 //! The probe line of the console summary and the report header: what one instrumented call
-//! costs, how that cost was split and taken off the figures, and how many calls were timed.
+//! costs, how that cost was split and taken off the figures, and how many calls were timed;
+//! and how far below its cost a function's self time may read for the probes of its untimed
+//! callees (`callee_probe_margin_ns`), which the tables say where it matters.
 
 use crate::console::{fmt_ns, fmt_pct};
 use pipelinescope_core::Profile;
@@ -44,9 +46,149 @@ pub fn probe_line(profile: &Profile) -> String {
     line
 }
 
+/// How much each function's self time may read below what it costs (nanoseconds, by function
+/// index): the probes of its untimed callees are taken off at what an untimed probe costs in
+/// a tight loop (`meta.probe_untimed_ns`), and around a function's own latency-bound work the
+/// core runs them alongside that work for less, down to nearly nothing. So a function of some
+/// tens of nanoseconds that calls short sampled functions reads low by up to one untimed probe
+/// per such call (the accuracy benchmark's 20 ns middle function with two 5 ns callees reads
+/// 6 to 9 ns; README, "Accuracy"). Zero when nothing was taken off. A callee's untimed calls
+/// on a path are its calls there times the share of its calls that were untimed.
+pub fn callee_probe_margin_ns(profile: &Profile) -> Vec<f64> {
+    let m = &profile.meta;
+    let mut margin = vec![0.0; profile.functions.len()];
+    if !m.compensated || m.probe_untimed_ns <= 0.0 {
+        return margin;
+    }
+    let untimed_share: Vec<f64> = profile
+        .functions
+        .iter()
+        .map(|f| {
+            if f.calls == 0 {
+                0.0
+            } else {
+                1.0 - f.timed_calls.min(f.calls) as f64 / f.calls as f64
+            }
+        })
+        .collect();
+    let nodes = &profile.call_tree.nodes;
+    for n in nodes {
+        let Some(caller) = n.function else { continue };
+        for &c in &n.children {
+            let Some(callee) = nodes
+                .get(c as usize)
+                .and_then(|c| c.function.map(|f| (c, f)))
+            else {
+                continue;
+            };
+            let (node, f) = callee;
+            let (Some(slot), Some(share)) = (
+                margin.get_mut(caller as usize),
+                untimed_share.get(f as usize),
+            ) else {
+                continue;
+            };
+            *slot += node.calls as f64 * share * m.probe_untimed_ns;
+        }
+    }
+    margin
+}
+
+/// Whether a function's self time is within the margin above of what it may be: the margin
+/// is at least a quarter of the self time, and at least a thousandth of the run's wall time
+/// (below that, no row of the table moves).
+pub fn margin_matters(self_ns: u64, margin_ns: f64, wall_ns: u64) -> bool {
+    margin_ns >= self_ns as f64 / 4.0 && margin_ns >= wall_ns as f64 / 1_000.0 && margin_ns >= 1.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A parent (function 0) calling a child (function 1) 1,000 times on one path, 10 of the
+    /// child's calls timed.
+    fn parent_and_child(untimed_ns: f64, compensated: bool) -> Profile {
+        use pipelinescope_core::profile::{CallNode, FunctionStats};
+        let mut p = Profile::default();
+        p.meta.probe_untimed_ns = untimed_ns;
+        p.meta.compensated = compensated;
+        p.functions = vec![
+            FunctionStats {
+                id: 0,
+                calls: 1,
+                timed_calls: 1,
+                self_ns: 2_000,
+                ..Default::default()
+            },
+            FunctionStats {
+                id: 1,
+                calls: 1_000,
+                timed_calls: 10,
+                self_ns: 5_000,
+                ..Default::default()
+            },
+        ];
+        p.call_tree.nodes = vec![
+            CallNode {
+                id: 0,
+                children: vec![1],
+                ..Default::default()
+            },
+            CallNode {
+                id: 1,
+                parent: Some(0),
+                function: Some(0),
+                children: vec![2],
+                calls: 1,
+                ..Default::default()
+            },
+            CallNode {
+                id: 2,
+                parent: Some(1),
+                function: Some(1),
+                calls: 1_000,
+                ..Default::default()
+            },
+        ];
+        p
+    }
+
+    #[test]
+    fn the_margin_is_one_untimed_probe_per_untimed_callee_call() {
+        let m = callee_probe_margin_ns(&parent_and_child(6.0, true));
+        // 990 untimed calls of the child at 6 ns; the child calls nothing.
+        assert!((m[0] - 5_940.0).abs() < 1e-6, "{m:?}");
+        assert_eq!(m[1], 0.0);
+        // Nothing taken off, nothing to be wrong by.
+        assert_eq!(
+            callee_probe_margin_ns(&parent_and_child(6.0, false)),
+            vec![0.0; 2]
+        );
+        assert!(margin_matters(2_000, 5_940.0, 1_000_000));
+        assert!(!margin_matters(2_000, 400.0, 1_000_000));
+        assert!(!margin_matters(0, 500.0, 1_000_000_000));
+    }
+
+    #[test]
+    fn the_tables_say_which_self_times_may_read_low() {
+        let mut p = parent_and_child(6.0, true);
+        p.meta.wall_ns = 1_000_000;
+        p.functions[0].name = "parent".into();
+        p.functions[1].name = "child".into();
+        let opts = crate::console::TableOptions::default();
+        let t = crate::console::functions_table(&p, &opts);
+        assert!(
+            t.contains("self time may read low by up to: parent +5.94 µs"),
+            "{t}"
+        );
+        assert!(!t.contains("child +"), "{t}");
+        let page = crate::html::render(&p, &crate::html::HtmlOptions::default());
+        assert!(page.contains("\"lo\":5940"), "{page}");
+        // Compensation off: the figures carry the probe, and nothing is said.
+        p.meta.compensated = false;
+        let t = crate::console::functions_table(&p, &opts);
+        assert!(!t.contains("may read low"), "{t}");
+    }
 
     #[test]
     fn says_the_split_what_was_done_and_how_many_were_timed() {

@@ -66,9 +66,16 @@
   }
 
   /* ---------- hotspots ---------- */
+  /* A self time that may read low for its sampled callees' probes (see the README's Accuracy). */
+  function lowMark(lo) {
+    if (!(lo > 0)) return "";
+    return "<span class=\"lowmark\" title=\"may read up to " + fmtNs(lo) + " low: its sampled callees' probes " +
+      "are taken off at what they cost in a tight loop, and around this function's own work they cost less\">+" +
+      fmtNs(lo) + "?</span>";
+  }
   var ROWS = FNS.map(function (f, i) {
     var sh = f.sh || (WALL > 0 ? f.t / WALL : 0);
-    return { i: i, name: f.n, lname: (f.n + " " + f.m).toLowerCase(), c: f.c, s: f.s, t: f.t, mu: f.mu,
+    return { i: i, name: f.n, lname: (f.n + " " + f.m).toLowerCase(), c: f.c, s: f.s, lo: f.lo || 0, t: f.t, mu: f.mu,
       p50: f.p50, p90: f.p90, p99: f.p99, mx: f.mx, sh: sh, af: amdahl(sh, 1), a2: amdahl(sh, 2), x: f.x };
   });
   var HS = { key: "t", desc: true, filter: "", top: (D.opts && D.opts.top_n) || 0,
@@ -133,7 +140,7 @@
       out.push("<tr data-i=\"" + r.i + "\"" + (r.i === HS.sel ? " class=\"sel\"" : "") + "><td class=\"fn\" title=\"" +
         esc(fn.m + " · " + fn.file + ":" + fn.line) + "\"><span class=\"nm\">" + esc(fn.n) + "</span>" +
         (fn.a ? "<span class=\"tag\">async</span>" : "") + "<span class=\"mod\">" + esc(fn.m) + "</span>" + srcLink(fn.n) + "</td>" +
-        "<td class=\"num\">" + fmtCount(r.c) + "</td><td class=\"num\">" + fmtNs(r.s) + "</td><td class=\"num\">" + fmtNs(r.t) +
+        "<td class=\"num\">" + fmtCount(r.c) + "</td><td class=\"num\">" + fmtNs(r.s) + lowMark(r.lo) + "</td><td class=\"num\">" + fmtNs(r.t) +
         "</td><td class=\"num\">" + fmtNs(r.mu) + "</td><td class=\"num\">" + fmtNs(r.p50) + "</td><td class=\"num\">" + fmtNs(r.p90) +
         "</td><td class=\"num\">" + fmtNs(r.p99) + "</td><td class=\"num\">" + fmtNs(r.mx) +
         "</td><td class=\"num share\"><div class=\"sbar\" style=\"width:" + Math.min(100, r.sh * 100).toFixed(1) + "%\"></div><span>" + fmtPct(r.sh) +

@@ -152,6 +152,23 @@ pub fn functions_table(profile: &Profile, opts: &TableOptions) -> String {
     }
     add_growth_column(&mut table, rows.iter().map(|f| f.scaling.as_ref()), 7);
     table.render(opts.color, &mut out);
+    let margins = crate::probe::callee_probe_margin_ns(profile);
+    let low: Vec<String> = rows
+        .iter()
+        .take(shown)
+        .filter_map(|f| {
+            let m = margins.get(f.id as usize).copied().unwrap_or(0.0);
+            crate::probe::margin_matters(f.self_ns, m, wall)
+                .then(|| format!("{} +{}", f.name, fmt_ns(m)))
+        })
+        .collect();
+    if !low.is_empty() {
+        out.push_str(&format!(
+            "self time may read low by up to: {} (their sampled callees' probes are taken off \
+             at what they cost in a tight loop, and around the caller's own work they cost less)\n",
+            low.join(", ")
+        ));
+    }
     if shown < total {
         out.push_str(&format!(
             "… {} more function{} not shown\n",
