@@ -912,6 +912,11 @@ fn main() {
         "  measure_probe_overhead(): {:.2} ns per instrumented call",
         pipelinescope::measure_probe_overhead()
     );
+    let sp = meta.stage_probe.next;
+    println!(
+        "  stage calibration (next): timed call {:.2} ns, timed pull {:.2} ns in the call + {:.2} ns in the pull",
+        sp.call_inside_ns, sp.pull_in_call_ns, sp.pull_inside_ns
+    );
     let c = pipelinescope::calibration();
     println!(
         "  calibration: timed call {:.2} ns inside its interval + {:.2} ns in its caller's; \
