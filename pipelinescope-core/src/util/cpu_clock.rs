@@ -1,5 +1,6 @@
 //! The OS's per-thread facts the per-thread state records at its start: the thread's id and its
-//! CPU clock (`clock_gettime`), and the process's CPU clock. No state of the profiler.
+//! CPU clock (`clock_gettime`), the process's CPU clock, and the CPU a thread runs on (which
+//! the calibration keeps its thread to). No state of the profiler.
 
 pub(crate) fn clock_ns(clock: libc::clockid_t) -> Option<u64> {
     let mut ts = libc::timespec {
@@ -59,5 +60,63 @@ pub(crate) fn thread_cpu_ns(tid: i32) -> Option<u64> {
     {
         let _ = tid;
         None
+    }
+}
+
+/// The CPU the calling thread runs on now (None where that cannot be read).
+pub(crate) fn current_cpu() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `sched_getcpu` has no preconditions.
+        let c = unsafe { libc::sched_getcpu() };
+        usize::try_from(c).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}
+
+/// Keeps the calling thread on `cpu` from now on; false where that cannot be done.
+pub(crate) fn stay_on(cpu: usize) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        if cpu >= libc::CPU_SETSIZE as usize {
+            return false;
+        }
+        // SAFETY: a zeroed `cpu_set_t` is the empty set; `CPU_SET` writes within it (checked
+        // above); `sched_setaffinity` reads `size_of::<cpu_set_t>()` bytes of it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cpu;
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_kept_on_its_cpu_stays_there() {
+        std::thread::spawn(|| {
+            let Some(c) = current_cpu() else {
+                return;
+            };
+            assert!(stay_on(c));
+            for _ in 0..1_000 {
+                std::thread::yield_now();
+                assert_eq!(current_cpu(), Some(c));
+            }
+            assert!(!stay_on(usize::MAX));
+        })
+        .join()
+        .unwrap();
     }
 }
