@@ -74,31 +74,33 @@ pub fn callee_probe_margin_ns(profile: &Profile) -> Vec<f64> {
     let nodes = &profile.call_tree.nodes;
     for n in nodes {
         let Some(caller) = n.function else { continue };
-        for &c in &n.children {
-            let Some(callee) = nodes
-                .get(c as usize)
-                .and_then(|c| c.function.map(|f| (c, f)))
-            else {
-                continue;
-            };
-            let (node, f) = callee;
-            let (Some(slot), Some(share)) = (
-                margin.get_mut(caller as usize),
-                untimed_share.get(f as usize),
-            ) else {
-                continue;
-            };
-            *slot += node.calls as f64 * share * m.probe_untimed_ns;
+        let Some(slot) = margin.get_mut(caller as usize) else {
+            continue;
+        };
+        for callee in n.children.iter().filter_map(|&c| nodes.get(c as usize)) {
+            let share = callee
+                .function
+                .and_then(|f| untimed_share.get(f as usize))
+                .copied()
+                .unwrap_or(0.0);
+            *slot += callee.calls as f64 * share * m.probe_untimed_ns;
         }
     }
     margin
 }
 
-/// Whether a function's self time is within the margin above of what it may be: the margin
-/// is at least a quarter of the self time, and at least a thousandth of the run's wall time
-/// (below that, no row of the table moves).
-pub fn margin_matters(self_ns: u64, margin_ns: f64, wall_ns: u64) -> bool {
-    margin_ns >= self_ns as f64 / 4.0 && margin_ns >= wall_ns as f64 / 1_000.0 && margin_ns >= 1.0
+/// [`callee_probe_margin_ns`] where the tables show it, else 0: where the margin is at least a
+/// quarter of the function's self time and a thousandth of the run's wall time (below that, no
+/// row of the table moves).
+pub fn shown_margins_ns(profile: &Profile) -> Vec<f64> {
+    let wall = profile.meta.wall_ns as f64;
+    let mut margins = callee_probe_margin_ns(profile);
+    for (m, f) in margins.iter_mut().zip(&profile.functions) {
+        if !(*m >= f.self_ns as f64 / 4.0 && *m >= wall / 1_000.0 && *m >= 1.0) {
+            *m = 0.0;
+        }
+    }
+    margins
 }
 
 #[cfg(test)]
@@ -164,9 +166,15 @@ mod tests {
             callee_probe_margin_ns(&parent_and_child(6.0, false)),
             vec![0.0; 2]
         );
-        assert!(margin_matters(2_000, 5_940.0, 1_000_000));
-        assert!(!margin_matters(2_000, 400.0, 1_000_000));
-        assert!(!margin_matters(0, 500.0, 1_000_000_000));
+        let mut p = parent_and_child(6.0, true);
+        p.meta.wall_ns = 1_000_000;
+        assert_eq!(shown_margins_ns(&p), vec![5_940.0, 0.0]);
+        // A margin under a quarter of the self time, or under a thousandth of the run: not shown.
+        p.functions[0].self_ns = 24_000;
+        assert_eq!(shown_margins_ns(&p), vec![0.0; 2]);
+        p.functions[0].self_ns = 0;
+        p.meta.wall_ns = 10_000_000_000;
+        assert_eq!(shown_margins_ns(&p), vec![0.0; 2]);
     }
 
     #[test]

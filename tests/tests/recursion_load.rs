@@ -1,6 +1,6 @@
 //! Recursion through another function on a loaded machine: a test binary of its own, because
-//! its busy threads would disturb the timing of any test running beside it (the probe's cost
-//! is measured once per process).
+//! its busy threads would disturb the timing of any test running beside it (and the probe's
+//! cost, measured at a process's first instrumented call).
 
 mod common;
 

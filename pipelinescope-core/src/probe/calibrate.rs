@@ -16,7 +16,7 @@
 //! figures. A measurement takes a few milliseconds, and a machine busy for all of them would
 //! set dear costs for the whole process: the costs are measured again 0.25 s and 2.5 s later
 //! and a measurement that shows the first one taken on a busy machine replaces it
-//! (`RECHECKS_MS`, `lower`). The calibration's calls
+//! (`RECHECKS_MS`, `shows_busy`). The calibration's calls
 //! run on a thread state of their own that no registry lists, so they appear in no figure.
 
 use crate::cost::{COMPENSATE, FP, MEASURED, SAMPLING, apply};
@@ -102,36 +102,23 @@ fn ensure_slow() {
         .is_ok()
     {
         let measured = if crate::control::enabled() {
+            // On the CPU of the thread that waits for it (see `calibration_thread`).
             let cpu = crate::util::cpu_clock::current_cpu();
-            std::thread::Builder::new()
-                .name("pipelinescope-calibrate".into())
-                .spawn(move || {
-                    CALIBRATING.with(|c| c.set(true));
-                    // On the CPU of the thread that waits for it: left to the scheduler, the
-                    // measurement landed on either CPU of a 2-CPU VM and its timed calls'
-                    // outer part read 33 to 48 ns from one process to the next (untimed 6.3 to
-                    // 7.3); kept on the waiting thread's CPU, 46.7 to 48.1 (untimed 6.28 to
-                    // 6.30) in six processes.
-                    if let Some(c) = cpu {
-                        crate::util::cpu_clock::stay_on(c);
-                    }
-                    crate::threads::with_private_state(|td| {
-                        // The line probe's cost too: here, before any call is timed, rather
-                        // than inside the first call of a `#[profile(lines)]` function.
-                        super::lines::calibrate();
-                        measure(td)
-                    })
+            calibration_thread(cpu, || {
+                crate::threads::with_private_state(|td| {
+                    // The line probe's cost too: here, before any call is timed, rather than
+                    // inside the first call of a `#[profile(lines)]` function.
+                    super::lines::calibrate();
+                    measure(td)
                 })
-                .ok()
-                .and_then(|h| h.join().ok())
-                .flatten()
+            })
+            .and_then(|h| h.join().ok())
+            .flatten()
         } else {
             None
         };
         if let Some(m) = measured {
-            for (to, v) in MEASURED.iter().zip(m) {
-                to.store(v, Relaxed);
-            }
+            store(m);
         }
         apply();
         STATE.store(DONE, Release);
@@ -152,29 +139,46 @@ fn ensure_slow() {
 /// every short function's figures off by as much.
 const RECHECKS_MS: [u64; 2] = [250, 2_500];
 
+/// Starts a thread of the calibration's own running `f`, its own sites never waiting for the
+/// calibration, kept on `cpu` (on the CPU it starts on when None). Left to the scheduler, the
+/// first measurement landed on either CPU of a 2-CPU VM and its timed calls' outer part read
+/// 33 to 48 ns from one process to the next (untimed 6.3 to 7.3); kept on the waiting thread's
+/// CPU, 46.7 to 48.1 (untimed 6.28 to 6.30) in six processes.
+fn calibration_thread<R: Send + 'static>(
+    cpu: Option<usize>,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> Option<std::thread::JoinHandle<R>> {
+    std::thread::Builder::new()
+        .name("pipelinescope-calibrate".into())
+        .spawn(move || {
+            CALIBRATING.with(|c| c.set(true));
+            if let Some(c) = cpu.or_else(crate::util::cpu_clock::current_cpu) {
+                crate::util::cpu_clock::stay_on(c);
+            }
+            f()
+        })
+        .ok()
+}
+
 /// Measures the costs again at each of `RECHECKS_MS` after the first measurement, on a thread of
 /// its own that no snapshot sees, and takes a measurement that shows the one in use was taken
-/// on a busy machine (see `lower`). Calls closed from then on take it off.
+/// on a busy machine (see `shows_busy`). Calls closed from then on take it off. Without the
+/// thread, the first measurement stands.
 fn spawn_rechecks() {
-    let spawned = std::thread::Builder::new()
-        .name("pipelinescope-calibrate".into())
-        .spawn(|| {
-            CALIBRATING.with(|c| c.set(true));
-            let mut waited = 0;
-            for at in RECHECKS_MS {
-                std::thread::sleep(std::time::Duration::from_millis(at - waited));
-                waited = at;
-                // Kept on one CPU while it measures, as the first measurement is.
-                if let Some(c) = crate::util::cpu_clock::current_cpu() {
-                    crate::util::cpu_clock::stay_on(c);
-                }
-                if let Some(m) = crate::threads::with_private_state(measure) {
-                    keep_if_lower(m);
-                }
+    let _detached = calibration_thread(None, || {
+        let mut waited = 0;
+        for at in RECHECKS_MS {
+            std::thread::sleep(std::time::Duration::from_millis(at - waited));
+            waited = at;
+            let Some(m) = crate::threads::with_private_state(measure) else {
+                return;
+            };
+            if shows_busy(m, [0, 1, 2].map(|i| MEASURED[i].load(Relaxed))) {
+                store(m);
+                apply();
             }
-        });
-    // Without the thread, the first measurement stands.
-    drop(spawned);
+        }
+    });
 }
 
 /// Whether measurement `m` shows `now` taken on a busy machine: its timed call's inner part
@@ -183,19 +187,15 @@ fn spawn_rechecks() {
 /// dearer. The timed call's outer part is left out: before the measurement was kept on one CPU
 /// it settled in one of a few levels per process (about 28 to 52 ns on one VM), and the rule
 /// should not rest on it.
-fn lower(m: [u64; 3], now: [u64; 3]) -> bool {
+fn shows_busy(m: [u64; 3], now: [u64; 3]) -> bool {
     let quiet = |v: [u64; 3]| v[0] as f64 + v[2] as f64;
     quiet(m) < 0.9 * quiet(now)
 }
 
-/// Takes measurement `m` when it shows the one in use taken on a busy machine.
-fn keep_if_lower(m: [u64; 3]) {
-    let now = [0, 1, 2].map(|i| MEASURED[i].load(Relaxed));
-    if lower(m, now) {
-        for (to, v) in MEASURED.iter().zip(m) {
-            to.store(v, Relaxed);
-        }
-        apply();
+/// Makes `m` the measured costs (applied by `apply`).
+fn store(m: [u64; 3]) {
+    for (to, v) in MEASURED.iter().zip(m) {
+        to.store(v, Relaxed);
     }
 }
 
@@ -355,12 +355,12 @@ mod tests {
     #[test]
     fn a_measurement_is_replaced_only_when_it_was_taken_on_a_busy_machine() {
         // Inside and untimed together a tenth dearer or more: replaced, whatever the outer part.
-        assert!(lower([280, 480, 62], [328, 657, 129]));
-        assert!(lower([280, 600, 62], [328, 300, 129]));
+        assert!(shows_busy([280, 480, 62], [328, 657, 129]));
+        assert!(shows_busy([280, 600, 62], [328, 300, 129]));
         // Within a few percent, or dearer: kept, even with a much cheaper outer part.
-        assert!(!lower([275, 280, 61], [280, 480, 62]));
-        assert!(!lower([280, 480, 62], [280, 480, 62]));
-        assert!(!lower([300, 400, 70], [280, 480, 62]));
+        assert!(!shows_busy([275, 280, 61], [280, 480, 62]));
+        assert!(!shows_busy([280, 480, 62], [280, 480, 62]));
+        assert!(!shows_busy([300, 400, 70], [280, 480, 62]));
     }
 
     #[test]

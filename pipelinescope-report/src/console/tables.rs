@@ -152,14 +152,13 @@ pub fn functions_table(profile: &Profile, opts: &TableOptions) -> String {
     }
     add_growth_column(&mut table, rows.iter().map(|f| f.scaling.as_ref()), 7);
     table.render(opts.color, &mut out);
-    let margins = crate::probe::callee_probe_margin_ns(profile);
+    let margins = crate::probe::shown_margins_ns(profile);
     let low: Vec<String> = rows
         .iter()
         .take(shown)
         .filter_map(|f| {
             let m = margins.get(f.id as usize).copied().unwrap_or(0.0);
-            crate::probe::margin_matters(f.self_ns, m, wall)
-                .then(|| format!("{} +{}", f.name, fmt_ns(m)))
+            (m > 0.0).then(|| format!("{} +{}", f.name, fmt_ns(m)))
         })
         .collect();
     if !low.is_empty() {

@@ -45,8 +45,8 @@ struct Func<'a> {
     /// 1 for `async fn`.
     a: u8,
     c: u64,
-    /// How far below its cost the self time may read (`probe::callee_probe_margin_ns`), when
-    /// that matters; else 0.
+    /// How far below its cost the self time may read, where the tables show it
+    /// (`probe::shown_margins_ns`); else 0.
     lo: f64,
     x: u64,
     t: u64,
@@ -147,16 +147,12 @@ struct RootFit {
 /// Builds the page data and serializes it for a `<script>` block.
 pub fn json(profile: &Profile, opts: &HtmlOptions) -> String {
     let factor = profile.extrapolation.as_ref().map_or(10.0, |e| e.factor);
-    let margins = crate::probe::callee_probe_margin_ns(profile);
+    let margins = crate::probe::shown_margins_ns(profile);
     let fns = profile
         .functions
         .iter()
         .map(|f| Func {
-            lo: margins
-                .get(f.id as usize)
-                .copied()
-                .filter(|&m| crate::probe::margin_matters(f.self_ns, m, profile.meta.wall_ns))
-                .map_or(0.0, finite),
+            lo: margins.get(f.id as usize).copied().map_or(0.0, finite),
             n: &f.name,
             m: &f.module,
             file: &f.file,
